@@ -1,0 +1,458 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Session life cycle on top of libevent bufferevents. Frames are delivered in order, one at a
+ * time; a service may pause delivery while an asynchronous step runs. Sessions are never freed
+ * inside a callback chain: closing marks the session and a deferred event frees it on the next
+ * loop turn. A closing session first flushes its output, then half-closes and discards input for
+ * a short linger, so a peer that was still sending reads our error instead of a reset.
+ */
+#include "core/conn.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/map.h"
+#include "core/mem.h"
+
+#define CONN_LINGER_SECONDS 2.0
+
+enum {
+    CONN_F_PAUSED = 1 << 0,       /* the service asked for no more frames for now */
+    CONN_F_CLOSING = 1 << 1,      /* flushing output, then linger, then free */
+    CONN_F_EOF = 1 << 2,          /* the peer will send nothing more */
+    CONN_F_BACKPRESSURE = 1 << 3, /* our output to this peer is backed up: stop reading */
+    CONN_F_DEAD = 1 << 4,         /* free on the next loop turn, no more I/O */
+    CONN_F_LINGER = 1 << 5,       /* output flushed and write side shut down */
+};
+
+struct conn {
+    struct session s; /* first member: a session pointer is a conn pointer */
+    struct bufferevent *bev;
+    struct event *defer;  /* runs deferred work: resume frame delivery, or free */
+    struct event *linger; /* bounds the linger phase */
+    unsigned flags;
+    bool opened; /* on_open ran, so on_close is owed */
+    struct conn *prev, *next;
+};
+
+static struct conn *all_conns;
+static struct map *by_id;
+static uint64_t next_id = 1;
+static size_t live;
+
+static void process(struct conn *c);
+
+static struct conn *
+conn_of(struct session *s)
+{
+    return (struct conn *)s;
+}
+
+static void
+conn_free(struct conn *c)
+{
+    if (c->opened && c->s.ep->ops->on_close) {
+        c->opened = false;
+        c->s.ep->ops->on_close(&c->s);
+    }
+    map_del(by_id, &c->s.id, sizeof(c->s.id));
+    if (c->prev) {
+        c->prev->next = c->next;
+    } else {
+        all_conns = c->next;
+    }
+    if (c->next) {
+        c->next->prev = c->prev;
+    }
+    c->s.ep->nsessions--;
+    live--;
+    log_debug("%s: session %llu from %s closed", c->s.ep->name, (unsigned long long)c->s.id,
+              c->s.peer_str);
+    bufferevent_free(c->bev);
+    event_free(c->defer);
+    if (c->linger) {
+        event_free(c->linger);
+    }
+    free(c);
+}
+
+static void
+free_later(struct conn *c)
+{
+    if (c->flags & CONN_F_DEAD) {
+        return;
+    }
+    c->flags |= CONN_F_DEAD;
+    bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    event_active(c->defer, 0, 0);
+}
+
+static void
+defer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+
+    if (c->flags & CONN_F_DEAD) {
+        conn_free(c);
+    } else {
+        process(c);
+    }
+}
+
+static void
+linger_cb(evutil_socket_t fd, short what, void *arg)
+{
+    free_later(arg);
+}
+
+/* Output is flushed: half-close so the peer sees EOF after our last byte, then keep draining
+ * its input for a moment so that the kernel does not answer unread data with a reset. */
+static void
+begin_linger(struct conn *c)
+{
+    struct timeval tv = loop_tv(CONN_LINGER_SECONDS);
+
+    c->flags |= CONN_F_LINGER;
+    if (c->flags & CONN_F_EOF) {
+        free_later(c);
+        return;
+    }
+    shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+    c->linger = evtimer_new(loop_base(), linger_cb, c);
+    evtimer_add(c->linger, &tv);
+    bufferevent_set_timeouts(c->bev, NULL, NULL);
+    bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+    bufferevent_enable(c->bev, EV_READ);
+}
+
+static void
+update_reading(struct conn *c)
+{
+    if (c->flags & (CONN_F_DEAD | CONN_F_LINGER)) {
+        return;
+    }
+    if (c->flags & (CONN_F_PAUSED | CONN_F_CLOSING | CONN_F_EOF | CONN_F_BACKPRESSURE)) {
+        bufferevent_disable(c->bev, EV_READ);
+    } else {
+        bufferevent_enable(c->bev, EV_READ);
+    }
+}
+
+void
+sess_close_later(struct session *s)
+{
+    struct conn *c = conn_of(s);
+
+    if (c->flags & (CONN_F_CLOSING | CONN_F_DEAD)) {
+        return;
+    }
+    c->flags |= CONN_F_CLOSING;
+    bufferevent_disable(c->bev, EV_READ);
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+        begin_linger(c);
+    }
+    /* Otherwise write_cb starts the linger once the output is flushed. */
+}
+
+static void
+apply(struct conn *c, enum sess_verdict v)
+{
+    if (v == SESS_CLOSE) {
+        sess_close_later(&c->s);
+    } else if (v == SESS_PAUSE) {
+        c->flags |= CONN_F_PAUSED;
+    }
+}
+
+static void
+process(struct conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    const struct endpoint *ep = c->s.ep;
+
+    while (!(c->flags & (CONN_F_PAUSED | CONN_F_CLOSING | CONN_F_DEAD))) {
+        size_t deliver, consume;
+        const char *why = NULL;
+
+        /* Replies pile up when the peer sends faster than it reads: stop taking frames until
+         * it has read what we owe it (write_cb resumes). */
+        if (evbuffer_get_length(out) > ep->max_output / 2) {
+            c->flags |= CONN_F_BACKPRESSURE;
+            break;
+        }
+        enum parse_result r = framing_next(ep->ops->framing, in, ep->frame_limit, &deliver,
+                                           &consume, &why);
+        if (r == PARSE_AGAIN) {
+            break;
+        }
+        if (r == PARSE_ERR) {
+            log_info("%s: session %llu from %s: %s", ep->name, (unsigned long long)c->s.id,
+                     c->s.peer_str, why);
+            if (ep->ops->on_frame_error) {
+                ep->ops->on_frame_error(&c->s, why);
+            }
+            sess_close_later(&c->s);
+            break;
+        }
+        const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)(consume));
+        enum sess_verdict v = ep->ops->on_frame(&c->s, p, deliver);
+        evbuffer_drain(in, consume);
+        apply(c, v);
+    }
+    if ((c->flags & CONN_F_EOF) &&
+        !(c->flags & (CONN_F_PAUSED | CONN_F_CLOSING | CONN_F_DEAD | CONN_F_BACKPRESSURE))) {
+        /* The peer is done and what is left cannot become a frame. */
+        sess_close_later(&c->s);
+    }
+    update_reading(c);
+}
+
+static void
+read_cb(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+
+    if (c->flags & CONN_F_LINGER) {
+        struct evbuffer *in = bufferevent_get_input(bev);
+        evbuffer_drain(in, evbuffer_get_length(in));
+        return;
+    }
+    process(c);
+}
+
+static void
+write_cb(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+
+    /* Called when the output buffer has drained completely (low watermark 0). */
+    if (c->flags & CONN_F_DEAD) {
+        return;
+    }
+    if ((c->flags & CONN_F_CLOSING) && !(c->flags & CONN_F_LINGER)) {
+        begin_linger(c);
+        return;
+    }
+    if (c->flags & CONN_F_BACKPRESSURE) {
+        c->flags &= ~CONN_F_BACKPRESSURE;
+        process(c);
+    }
+}
+
+static void
+event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct conn *c = arg;
+    const char *name = c->s.ep->name;
+    unsigned long long id = (unsigned long long)c->s.id;
+
+    if (what & BEV_EVENT_EOF) {
+        c->flags |= CONN_F_EOF;
+        if (c->flags & CONN_F_LINGER) {
+            free_later(c);
+            return;
+        }
+        log_debug("%s: session %llu from %s: end of input", name, id, c->s.peer_str);
+        process(c);
+        return;
+    }
+    if (what & BEV_EVENT_TIMEOUT) {
+        if (what & BEV_EVENT_WRITING) {
+            log_info("%s: session %llu from %s: not reading its output for %.0fs, dropped", name,
+                     id, c->s.peer_str, c->s.ep->write_timeout);
+        } else {
+            log_debug("%s: session %llu from %s: idle for %.0fs, closed", name, id,
+                      c->s.peer_str, c->s.ep->idle_timeout);
+        }
+        free_later(c);
+        return;
+    }
+    if (what & BEV_EVENT_ERROR) {
+        log_debug("%s: session %llu from %s: %s", name, id, c->s.peer_str,
+                  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        free_later(c);
+    }
+}
+
+static bool
+acl_allows(const struct endpoint *ep, const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_UNIX) {
+        return true; /* file permissions (unix_mode) guard UNIX sockets */
+    }
+    for (size_t i = 0; i < ep->ndeny; i++) {
+        if (cidr_match(&ep->deny[i], sa)) {
+            return false;
+        }
+    }
+    if (ep->nallow == 0) {
+        return true;
+    }
+    for (size_t i = 0; i < ep->nallow; i++) {
+        if (cidr_match(&ep->allow[i], sa)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void
+conn_accept(struct endpoint *ep, int fd, const struct sockaddr *sa, socklen_t len)
+{
+    char peer[ADDR_STR_MAX];
+    struct conn *c;
+    struct timeval rtv = loop_tv(ep->idle_timeout), wtv = loop_tv(ep->write_timeout);
+
+    addr_format(sa, len, peer, sizeof(peer));
+    if (!acl_allows(ep, sa)) {
+        log_info("%s: connection from %s refused by the access list", ep->name, peer);
+        close(fd);
+        return;
+    }
+    if (ep->nsessions >= ep->max_clients) {
+        log_warn("%s: connection from %s refused: %zu clients already (max_clients)", ep->name,
+                 peer, ep->nsessions);
+        close(fd);
+        return;
+    }
+    if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
+    evutil_make_socket_nonblocking(fd);
+
+    c = xcalloc(1, sizeof(*c));
+    c->s.id = next_id++;
+    c->s.ep = ep;
+    memcpy(&c->s.peer, sa, len < sizeof(c->s.peer) ? len : sizeof(c->s.peer));
+    c->s.peer_len = len;
+    memcpy(c->s.peer_str, peer, sizeof(peer));
+    c->bev = bufferevent_socket_new(loop_base(), fd, BEV_OPT_CLOSE_ON_FREE);
+    if (c->bev == NULL) {
+        log_error("%s: cannot set up a connection from %s", ep->name, peer);
+        close(fd);
+        free(c);
+        return;
+    }
+    c->defer = event_new(loop_base(), -1, 0, defer_cb, c);
+    bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+    bufferevent_setwatermark(c->bev, EV_READ, 0,
+                             framing_buffer_max(ep->ops->framing, ep->frame_limit));
+    bufferevent_set_timeouts(c->bev, ep->idle_timeout > 0 ? &rtv : NULL,
+                             ep->write_timeout > 0 ? &wtv : NULL);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+
+    if (by_id == NULL) {
+        by_id = map_new();
+    }
+    map_put(by_id, &c->s.id, sizeof(c->s.id), c);
+    c->next = all_conns;
+    if (all_conns) {
+        all_conns->prev = c;
+    }
+    all_conns = c;
+    ep->nsessions++;
+    live++;
+    log_debug("%s: session %llu from %s opened", ep->name, (unsigned long long)c->s.id, peer);
+
+    c->opened = true;
+    enum sess_verdict v = ep->ops->on_open ? ep->ops->on_open(&c->s) : SESS_OK;
+    apply(c, v);
+    update_reading(c);
+}
+
+int
+sess_send(struct session *s, const void *p, size_t n)
+{
+    struct conn *c = conn_of(s);
+    struct evbuffer *out;
+
+    if (c->flags & (CONN_F_DEAD | CONN_F_LINGER)) {
+        return -1;
+    }
+    out = bufferevent_get_output(c->bev);
+    if (evbuffer_get_length(out) > s->ep->max_output) {
+        log_warn("%s: session %llu from %s: more than %zu bytes of output queued, dropped",
+                 s->ep->name, (unsigned long long)s->id, s->peer_str, s->ep->max_output);
+        free_later(c);
+        return -1;
+    }
+    return evbuffer_add(out, p, n);
+}
+
+int
+sess_sendf(struct session *s, const char *fmt, ...)
+{
+    char buf[4096];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        return -1;
+    }
+    if ((size_t)n >= sizeof(buf)) {
+        char *big = xmalloc((size_t)n + 1);
+        va_start(ap, fmt);
+        vsnprintf(big, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+        int rc = sess_send(s, big, (size_t)n);
+        free(big);
+        return rc;
+    }
+    return sess_send(s, buf, (size_t)n);
+}
+
+void
+sess_resume(struct session *s)
+{
+    struct conn *c = conn_of(s);
+
+    if (!(c->flags & CONN_F_PAUSED)) {
+        return;
+    }
+    c->flags &= ~CONN_F_PAUSED;
+    if (!(c->flags & CONN_F_DEAD)) {
+        event_active(c->defer, 0, 0);
+    }
+}
+
+struct session *
+sess_find(uint64_t id)
+{
+    struct conn *c = by_id ? map_get(by_id, &id, sizeof(id)) : NULL;
+
+    if (c == NULL || (c->flags & CONN_F_DEAD)) {
+        return NULL;
+    }
+    return &c->s;
+}
+
+void
+conn_close_all(void)
+{
+    while (all_conns) {
+        conn_free(all_conns);
+    }
+    map_free(by_id);
+    by_id = NULL;
+}
+
+size_t
+conn_count(void)
+{
+    return live;
+}

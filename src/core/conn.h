@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Sessions: one accepted connection each, owned by the core. The core reads, cuts frames
+ * (framing.h) and hands each complete frame to the owner's callbacks; the owner answers with
+ * sess_send() and a verdict. Only this module touches a session's socket and buffers. Every
+ * session has bounded input (the framing limit), bounded output (max_output) and timeouts.
+ */
+#ifndef SB_CORE_CONN_H
+#define SB_CORE_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "core/addr.h"
+#include "core/framing.h"
+
+struct session;
+struct endpoint;
+
+enum sess_verdict {
+    SESS_OK,    /* go on with the next frame */
+    SESS_CLOSE, /* flush what was sent, then close */
+    SESS_PAUSE, /* deliver no more frames until sess_resume() (an asynchronous step is running) */
+};
+
+/* The callbacks of whoever owns an endpoint (a service). All run on the event loop. */
+struct sess_ops {
+    enum framing framing;
+    /** on_open() - a connection was accepted; may set s->priv and greet. */
+    enum sess_verdict (*on_open)(struct session *s);
+    /** on_frame() - one complete frame; @p is valid only during the call. */
+    enum sess_verdict (*on_frame)(struct session *s, const char *p, size_t n);
+    /** on_frame_error() - the input cannot be framed; reply with the protocol's error. The
+     * session is closed after the reply is flushed. */
+    void (*on_frame_error)(struct session *s, const char *why);
+    /** on_close() - called exactly once, after on_open, when the session goes away; free priv. */
+    void (*on_close)(struct session *s);
+};
+
+/* Limits and access lists shared by the sessions of one service. */
+struct endpoint {
+    const char *name; /* for logs */
+    const struct sess_ops *ops;
+    void *owner;         /* the service */
+    size_t frame_limit;  /* see framing_next() */
+    size_t max_output;   /* output bytes a session may have queued before it is dropped */
+    size_t max_clients;  /* concurrent sessions */
+    double idle_timeout; /* seconds without input before a session is closed */
+    double write_timeout; /* seconds a session may leave output unread */
+    struct cidr *allow, *deny;
+    size_t nallow, ndeny;
+    size_t nsessions; /* current count, maintained by the core */
+};
+
+struct session {
+    uint64_t id; /* unique for the life of the process; never reused */
+    struct endpoint *ep;
+    void *priv; /* the owner's per-session state */
+    struct sockaddr_storage peer;
+    socklen_t peer_len;
+    char peer_str[ADDR_STR_MAX]; /* "1.2.3.4:5678", "[::1]:5678" or "unix" */
+};
+
+/**
+ * conn_accept() - start a session on accepted socket @fd (takes ownership of @fd).
+ * Applies the endpoint's access lists and client limit first.
+ */
+void conn_accept(struct endpoint *ep, int fd, const struct sockaddr *sa, socklen_t len);
+
+/** sess_send() - queue @n bytes for the peer. Returns -1 (and schedules a close) if the session
+ * is over its output limit or already closing. */
+int sess_send(struct session *s, const void *p, size_t n);
+int sess_sendf(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/** sess_close_later() - flush queued output, then close. Never frees during the caller. */
+void sess_close_later(struct session *s);
+
+/** sess_resume() - undo SESS_PAUSE: frames already buffered are delivered on the next loop turn. */
+void sess_resume(struct session *s);
+
+/** sess_find() - the live session with @id, or NULL if it has gone. For asynchronous steps. */
+struct session *sess_find(uint64_t id);
+
+/** conn_close_all() - close every session now (shutdown); on_close runs for each. */
+void conn_close_all(void);
+
+/** conn_count() - number of live sessions. */
+size_t conn_count(void);
+
+#endif

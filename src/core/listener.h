@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Listening sockets (TCP over IPv4 and IPv6, UNIX stream) feeding conn_accept(), and the
+ * configuration keys every service section shares: where it listens and the limits and access
+ * lists of its sessions.
+ */
+#ifndef SB_CORE_LISTENER_H
+#define SB_CORE_LISTENER_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "core/config.h"
+#include "core/conn.h"
+
+/* Keys every service section accepts (NULL-name terminated): enabled, listen, unix_mode, allow,
+ * deny, idle_timeout, write_timeout, max_output, max_clients. A service's own table may redefine
+ * one to change its default (every service sets its listen default that way). */
+extern const struct cfg_key endpoint_keys[];
+
+struct listener_set;
+
+/**
+ * endpoint_configure() - fill @ep's limits and access lists from [@section]. Frees nothing it
+ * did not allocate; release with endpoint_fini().
+ */
+void endpoint_configure(struct endpoint *ep, const struct cfg *cfg, const char *section);
+void endpoint_fini(struct endpoint *ep);
+
+/**
+ * listener_set_open() - open every address of [@section] listen for @ep.
+ * Return: the set, or NULL with a message naming the configuration line in @err (address in
+ * use, permission denied, unknown host, path too long...).
+ */
+struct listener_set *listener_set_open(struct endpoint *ep, const struct cfg *cfg,
+                                       const char *section, char *err, size_t errcap);
+
+/** listener_set_describe() - write "kind address" lines (e.g. "tcp 127.0.0.1:8888") to @f. */
+void listener_set_describe(const struct listener_set *ls, const char *prefix, FILE *f);
+
+/** listener_set_summary() - "127.0.0.1:8888, unix:./var/dir.sock" into @buf. */
+void listener_set_summary(const struct listener_set *ls, char *buf, size_t cap);
+
+/** listener_set_close() - stop accepting and close the sockets; UNIX socket files are removed. */
+void listener_set_close(struct listener_set *ls);
+
+#endif

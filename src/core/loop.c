@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/* Owner of the event base. Everything that is not a worker thread runs on it. */
+#include "core/loop.h"
+
+#include <event2/event.h>
+#include <time.h>
+
+#include "core/log.h"
+
+static struct event_base *base;
+
+int
+loop_init(void)
+{
+    base = event_base_new();
+    if (base == NULL) {
+        log_error("cannot create the event loop");
+        return -1;
+    }
+    return 0;
+}
+
+struct event_base *
+loop_base(void)
+{
+    return base;
+}
+
+void
+loop_free(void)
+{
+    if (base != NULL) {
+        event_base_free(base);
+        base = NULL;
+    }
+}
+
+double
+loop_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct timeval
+loop_tv(double seconds)
+{
+    struct timeval tv;
+    if (seconds < 0) {
+        seconds = 0;
+    }
+    tv.tv_sec = (time_t)seconds;
+    tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
+    return tv;
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Types shared by every codec in src/proto: a borrowed byte slice and the three-way parser result.
+ * Nothing here allocates or does I/O.
+ */
+#ifndef SB_PROTO_PARSE_H
+#define SB_PROTO_PARSE_H
+
+#include <stddef.h>
+
+/* A borrowed slice of someone else's buffer; not NUL-terminated. */
+struct str {
+    const char *p;
+    size_t n;
+};
+
+enum parse_result {
+    PARSE_OK,    /* a complete unit was decoded */
+    PARSE_AGAIN, /* the input ends before the unit does: feed more bytes */
+    PARSE_ERR,   /* the input can never become valid: *why says what is wrong */
+};
+
+#endif
