@@ -142,10 +142,6 @@ launch_more(struct checker *ck)
     }
 }
 
-struct collect {
-    struct checker *ck;
-};
-
 static void
 collect_name(void *arg, const void *key, size_t klen, void *value)
 {
