@@ -5,7 +5,7 @@ set -e
 build=$1
 secs=${2:-60}
 for h in "$build"/fuzz/fuzz_*; do
-    [ -x "$h" ] || continue
+    [ -f "$h" ] && [ -x "$h" ] || continue
     name=$(basename "$h")
     work=$(mktemp -d)
     [ -d "fuzz/corpus/$name" ] && cp -r "fuzz/corpus/$name/." "$work/"

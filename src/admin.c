@@ -155,8 +155,10 @@ admin_main(const struct cfg *cfg, int argc, char **argv)
         return user_usage();
     }
     if (needs_name && !account_name_valid(name, strlen(name))) {
-        fprintf(stderr, "switchboard: invalid user name '%s': use 1 to 32 letters, digits or "
-                        "_.-[]\\`^{}|\n", name);
+        fprintf(stderr,
+                "switchboard: invalid user name '%s': use 1 to 32 letters, digits or "
+                "_.-[]\\`^{}|\n",
+                name);
         return EXIT_CONFIG;
     }
     if (data_dir_prepare(cfg) < 0) {
@@ -167,8 +169,8 @@ admin_main(const struct cfg *cfg, int argc, char **argv)
         fprintf(stderr, "switchboard: %s\n", err);
         return EXIT_RUNTIME;
     }
-    password_set_cost((enum password_cost)password_cost_parse(cfg_str(cfg, "server",
-                                                                      "password_cost")));
+    password_set_cost(
+        (enum password_cost)password_cost_parse(cfg_str(cfg, "server", "password_cost")));
 
     if (strcmp(verb, "list") == 0) {
         rc = accounts_list(db, print_account, NULL) < 0 ? EXIT_RUNTIME : 0;
@@ -203,8 +205,8 @@ admin_main(const struct cfg *cfg, int argc, char **argv)
         }
         r = add ? accounts_create(db, name, hash) : accounts_set_hash(db, name, hash);
         if (r == 0) {
-            fprintf(stderr, "switchboard: %s %s\n", add ? "created user" : "changed the password of",
-                    name);
+            fprintf(stderr, "switchboard: %s %s\n",
+                    add ? "created user" : "changed the password of", name);
             rc = 0;
         } else if (r == 1) {
             fprintf(stderr, "switchboard: user %s %s\n", name,

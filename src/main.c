@@ -232,8 +232,8 @@ run(struct cfg *cfg)
         fprintf(stderr, "switchboard: %s\n", err);
         goto out;
     }
-    password_set_cost((enum password_cost)password_cost_parse(cfg_str(cfg, "server",
-                                                                      "password_cost")));
+    password_set_cost(
+        (enum password_cost)password_cost_parse(cfg_str(cfg, "server", "password_cost")));
     if (work_init((unsigned)cfg_int(cfg, "server", "workers"), WORK_QUEUE_MAX) < 0) {
         goto out;
     }

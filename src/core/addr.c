@@ -142,6 +142,13 @@ cidr_parse(const char *s, struct cidr *out)
     } else if (inet_pton(AF_INET6, buf, out->addr) == 1) {
         out->family = AF_INET6;
         out->prefix = prefix < 0 ? 128 : (unsigned)prefix;
+        /* Peers in IPv4-mapped form are matched as IPv4 (see raw_addr), so rules are too. */
+        if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)out->addr) && out->prefix >= 96) {
+            memmove(out->addr, out->addr + 12, 4);
+            memset(out->addr + 4, 0, 12);
+            out->family = AF_INET;
+            out->prefix -= 96;
+        }
     } else {
         return false;
     }

@@ -20,8 +20,8 @@ enum listen_kind { LISTEN_TCP, LISTEN_UNIX };
 
 struct listen_spec {
     enum listen_kind kind;
-    char host[256]; /* TCP: numeric address, host name, or "*" for every address */
-    char port[8];   /* TCP: decimal port; "0" picks an ephemeral one */
+    char host[256];                /* TCP: numeric address, host name, or "*" for every address */
+    char port[8];                  /* TCP: decimal port; "0" picks an ephemeral one */
     char path[ADDR_UNIX_PATH_MAX]; /* UNIX: socket path */
 };
 

@@ -74,8 +74,8 @@ add_entry(struct cfg *cfg, const char *section, const char *key, const char *val
           const char *origin, int line)
 {
     cfg->v = xrealloc(cfg->v, (cfg->n + 1) * sizeof(*cfg->v));
-    cfg->v[cfg->n] = (struct cfg_entry){xstrdup(section), xstrdup(key), xstrdup(value),
-                                        xstrdup(origin), line};
+    cfg->v[cfg->n] =
+        (struct cfg_entry){xstrdup(section), xstrdup(key), xstrdup(value), xstrdup(origin), line};
     cfg->n++;
 }
 
@@ -119,7 +119,9 @@ reader_next(char *str, int num, void *stream)
     r->p += len;
 
     char tmp[CFG_LINE_MAX];
-    str_copy(tmp, sizeof(tmp), str);
+    /* inih skips a UTF-8 byte order mark on the first line; so must we. */
+    str_copy(tmp, sizeof(tmp),
+             r->line == 1 && strncmp(str, "\xEF\xBB\xBF", 3) == 0 ? str + 3 : str);
     char *t = str_trim(tmp);
     if (t[0] == '[') {
         char *close = strchr(t, ']');
@@ -135,8 +137,11 @@ static int
 handler(void *user, const char *section, const char *name, const char *value)
 {
     struct reader *r = user;
+    char sec[CFG_LINE_MAX];
 
-    add_entry(r->cfg, section, name, value ? value : "", r->origin, r->line);
+    /* "[ name ]" means [name], as recorded by reader_next(). */
+    str_copy(sec, sizeof(sec), section);
+    add_entry(r->cfg, str_trim(sec), name, value ? value : "", r->origin, r->line);
     return 1;
 }
 
@@ -156,7 +161,7 @@ parse_text(struct cfg *cfg, const char *text, size_t len, const char *origin, ch
     rc = ini_parse_stream(reader_next, &r, handler, &r);
     if (r.too_long) {
         snprintf(err, errcap, "%s:%d: line too long (limit %d bytes)", origin, r.line,
-                 CFG_LINE_MAX - 3);
+                 CFG_LINE_MAX - 2);
         return -1;
     }
     if (rc > 0) {
@@ -222,8 +227,10 @@ cfg_override(struct cfg *cfg, const char *assignment, char *err, size_t errcap)
     section = xstrndup(assignment, (size_t)(dot - assignment));
     key = xstrndup(dot + 1, (size_t)(eq - dot - 1));
     value = xstrdup(eq + 1);
-    add_mark(cfg, str_trim(section), "-o", 0);
-    add_entry(cfg, str_trim(section), str_trim(key), str_trim(value), "-o", 0);
+    char origin[CFG_ERR_MAX / 2];
+    snprintf(origin, sizeof(origin), "-o %s", assignment);
+    add_mark(cfg, str_trim(section), origin, 0);
+    add_entry(cfg, str_trim(section), str_trim(key), str_trim(value), origin, 0);
     free(section);
     free(key);
     free(value);
@@ -318,8 +325,10 @@ cfg_check_value(const struct cfg_key *key, const char *value, const char **why)
     case CFG_SECONDS:
         if (!parse_seconds(value, (double)key->min, (double)key->max, &d)) {
             static char msg[128];
-            snprintf(msg, sizeof(msg), "expected a duration from %ld to %ld seconds (e.g. 30, 1.5s, "
-                     "500ms, 5m)", key->min, key->max);
+            snprintf(msg, sizeof(msg),
+                     "expected a duration from %ld to %ld seconds (e.g. 30, 1.5s, "
+                     "500ms, 5m)",
+                     key->min, key->max);
             *why = msg;
             return false;
         }
@@ -392,8 +401,7 @@ cfg_validate(struct cfg *cfg, const struct cfg_section_schema *schema, size_t ns
             return -1;
         }
         if (!cfg_check_value(k, e->value, &why)) {
-            snprintf(err, errcap, "%s: [%s] %s = %s: %s", where, e->section, e->key, e->value,
-                     why);
+            snprintf(err, errcap, "%s: [%s] %s = %s: %s", where, e->section, e->key, e->value, why);
             return -1;
         }
     }
@@ -444,7 +452,7 @@ cfg_where(const struct cfg *cfg, const char *section, const char *key, char *buf
     char where[300];
 
     if (e == NULL) {
-        snprintf(buf, cap, "default: [%s] %s", section, key);
+        snprintf(buf, cap, "[%s] %s (default)", section, key);
         return;
     }
     format_origin(where, sizeof(where), e->origin, e->line);

@@ -29,8 +29,8 @@ enum cfg_type {
 struct cfg_key {
     const char *name;
     enum cfg_type type;
-    const char *def; /* the default, as it would be written in the file */
-    long min, max;   /* CFG_INT and CFG_SECONDS */
+    const char *def;            /* the default, as it would be written in the file */
+    long min, max;              /* CFG_INT and CFG_SECONDS */
     const char *const *choices; /* CFG_ENUM: NULL-terminated */
 };
 
@@ -59,8 +59,8 @@ int cfg_load_string(struct cfg *cfg, const char *text, const char *origin, char 
                     size_t errcap);
 
 /**
- * cfg_override() - apply "section.key=value" (the -o option); it wins over every file value and
- * creates the section if it was absent.
+ * cfg_override() - apply "section.key=value" (the -o option); it wins over every value loaded
+ * before it and creates the section if it was absent.
  */
 int cfg_override(struct cfg *cfg, const char *assignment, char *err, size_t errcap);
 
@@ -75,8 +75,7 @@ int cfg_validate(struct cfg *cfg, const struct cfg_section_schema *schema, size_
 bool cfg_has_section(const struct cfg *cfg, const char *section);
 
 /** cfg_where() - "FILE:LINE: [section] key" for the value in force, for run-time errors. */
-void cfg_where(const struct cfg *cfg, const char *section, const char *key, char *buf,
-               size_t cap);
+void cfg_where(const struct cfg *cfg, const char *section, const char *key, char *buf, size_t cap);
 
 /*
  * Typed getters, valid after cfg_validate(): they return the last value set for the key, or its

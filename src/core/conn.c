@@ -191,8 +191,8 @@ process(struct conn *c)
             c->flags |= CONN_F_BACKPRESSURE;
             break;
         }
-        enum parse_result r = framing_next(ep->ops->framing, in, ep->frame_limit, &deliver,
-                                           &consume, &why);
+        enum parse_result r =
+            framing_next(ep->ops->framing, in, ep->frame_limit, &deliver, &consume, &why);
         if (r == PARSE_AGAIN) {
             break;
         }
@@ -272,8 +272,8 @@ event_cb(struct bufferevent *bev, short what, void *arg)
             log_info("%s: session %llu from %s: not reading its output for %.0fs, dropped", name,
                      id, c->s.peer_str, c->s.ep->write_timeout);
         } else {
-            log_debug("%s: session %llu from %s: idle for %.0fs, closed", name, id,
-                      c->s.peer_str, c->s.ep->idle_timeout);
+            log_debug("%s: session %llu from %s: idle for %.0fs, closed", name, id, c->s.peer_str,
+                      c->s.ep->idle_timeout);
         }
         free_later(c);
         return;

@@ -43,11 +43,11 @@ struct sess_ops {
 struct endpoint {
     const char *name; /* for logs */
     const struct sess_ops *ops;
-    void *owner;         /* the service */
-    size_t frame_limit;  /* see framing_next() */
-    size_t max_output;   /* output bytes a session may have queued before it is dropped */
-    size_t max_clients;  /* concurrent sessions */
-    double idle_timeout; /* seconds without input before a session is closed */
+    void *owner;          /* the service */
+    size_t frame_limit;   /* see framing_next() */
+    size_t max_output;    /* output bytes a session may have queued before it is dropped */
+    size_t max_clients;   /* concurrent sessions */
+    double idle_timeout;  /* seconds without input before a session is closed */
     double write_timeout; /* seconds a session may leave output unread */
     struct cidr *allow, *deny;
     size_t nallow, ndeny;

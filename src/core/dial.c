@@ -88,15 +88,16 @@ event_cb(struct bufferevent *bev, short what, void *arg)
     }
     if (what & BEV_EVENT_ERROR) {
         int e = EVUTIL_SOCKET_ERROR();
-        finish(d, (e == ECONNREFUSED || e == ENETUNREACH || e == EHOSTUNREACH) ? DIAL_REFUSED
-                                                                              : DIAL_ERROR,
+        finish(d,
+               (e == ECONNREFUSED || e == ENETUNREACH || e == EHOSTUNREACH) ? DIAL_REFUSED
+                                                                            : DIAL_ERROR,
                NULL, 0);
     }
 }
 
 struct dial *
-dial_start(const struct sockaddr *sa, socklen_t len, double timeout, const void *req,
-           size_t reqlen, enum framing reply_framing, size_t reply_limit, dial_cb cb, void *arg)
+dial_start(const struct sockaddr *sa, socklen_t len, double timeout, const void *req, size_t reqlen,
+           enum framing reply_framing, size_t reply_limit, dial_cb cb, void *arg)
 {
     struct dial *d = xcalloc(1, sizeof(*d));
     struct timeval tv = loop_tv(timeout);

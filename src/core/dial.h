@@ -34,9 +34,9 @@ struct dial;
  * after calling @cb.
  * Return: the probe, or NULL if it could not even start (then @cb is not called).
  */
-struct dial *dial_start(const struct sockaddr *sa, socklen_t len, double timeout,
-                        const void *req, size_t reqlen, enum framing reply_framing,
-                        size_t reply_limit, dial_cb cb, void *arg);
+struct dial *dial_start(const struct sockaddr *sa, socklen_t len, double timeout, const void *req,
+                        size_t reqlen, enum framing reply_framing, size_t reply_limit, dial_cb cb,
+                        void *arg);
 
 /** dial_cancel() - abandon a probe; its callback will not run. */
 void dial_cancel(struct dial *d);

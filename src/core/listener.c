@@ -180,8 +180,7 @@ static int
 open_tcp(struct listener *l, const struct addrinfo *ai, const char **why)
 {
     int one = 1;
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                    ai->ai_protocol);
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
 
     if (fd < 0) {
         *why = strerror(errno);

@@ -24,7 +24,7 @@ size_t map_count(const struct map *m);
  * map_foreach() - call @fn for every entry, in no particular order. @fn must not change the map;
  * collect keys first if entries are to be removed.
  */
-void map_foreach(const struct map *m, void (*fn)(void *arg, const void *key, size_t klen,
-                                                  void *value), void *arg);
+void map_foreach(const struct map *m,
+                 void (*fn)(void *arg, const void *key, size_t klen, void *value), void *arg);
 
 #endif

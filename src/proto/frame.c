@@ -6,6 +6,7 @@
  */
 #include "proto/frame.h"
 
+#include <stdint.h>
 #include <string.h>
 
 static bool
@@ -82,14 +83,15 @@ parse_header(const char *p, size_t hlen, size_t max_payload, struct frame *f, si
 
     size_t v = 0, digits = 0;
     while (i < end && p[i] >= '0' && p[i] <= '9') {
-        /* Bounded before it can overflow: max_payload is far below SIZE_MAX / 10. */
-        v = v * 10 + (size_t)(p[i] - '0');
-        digits++;
-        i++;
-        if (v > max_payload) {
+        size_t dgt = (size_t)(p[i] - '0');
+        /* Checked before multiplying, so no max_payload can make it wrap. */
+        if (v > (max_payload - dgt) / 10 || dgt > max_payload) {
             *why = "payload too large";
             return PARSE_ERR;
         }
+        v = v * 10 + dgt;
+        digits++;
+        i++;
     }
     if (digits == 0 || (i < end && !is_blank((unsigned char)p[i]))) {
         *why = "malformed header: invalid payload length";
@@ -164,6 +166,10 @@ frame_measure(const char *p, size_t n, size_t max_payload, size_t *size, const c
     if (r != PARSE_OK) {
         return r;
     }
+    if (len > SIZE_MAX - skip - hlen) {
+        *why = "payload too large";
+        return PARSE_ERR;
+    }
     *size = skip + hlen + len;
     return PARSE_OK;
 }
@@ -180,6 +186,10 @@ frame_parse(const char *p, size_t n, size_t max_payload, struct frame *f, const 
     r = parse_header(p + skip, hlen, max_payload, f, &len, why);
     if (r != PARSE_OK) {
         return r;
+    }
+    if (len > SIZE_MAX - skip - hlen) {
+        *why = "payload too large";
+        return PARSE_ERR;
     }
     if (n - skip - hlen < len) {
         return PARSE_AGAIN;

@@ -12,9 +12,9 @@
 
 #include "proto/parse.h"
 
-#define FRAME_HEADER_MAX 1024     /* header bytes, leading blank lines and the newline included */
-#define FRAME_ARGS_MAX 16         /* arguments after TYPE and LEN */
-#define FRAME_TYPE_MAX 32         /* characters in TYPE */
+#define FRAME_HEADER_MAX 1024 /* header bytes, leading blank lines and the newline included */
+#define FRAME_ARGS_MAX 16     /* arguments after TYPE and LEN */
+#define FRAME_TYPE_MAX 32     /* characters in TYPE */
 #define FRAME_PAYLOAD_DEFAULT 65536
 
 struct frame {

@@ -69,7 +69,8 @@ account_name_valid(const char *name, size_t n)
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)name[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              strchr("_.-[]\\`^{}|", c) != NULL) || c == '\0') {
+              strchr("_.-[]\\`^{}|", c) != NULL) ||
+            c == '\0') {
             return false;
         }
     }

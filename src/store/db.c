@@ -53,8 +53,8 @@ migrate(struct db *db, char *err, size_t errcap)
     }
     sqlite3_finalize(st);
     if (version > n) {
-        snprintf(err, errcap, "database schema version %d is newer than this program (%d)",
-                 version, n);
+        snprintf(err, errcap, "database schema version %d is newer than this program (%d)", version,
+                 n);
         return -1;
     }
     for (int v = version; v < n; v++) {
@@ -90,8 +90,9 @@ db_open(const char *dir, char *err, size_t errcap)
     }
     sqlite3_busy_timeout(db->h, 2000);
     sqlite3_extended_result_codes(db->h, 1);
-    if (sqlite3_exec(db->h, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                            "PRAGMA foreign_keys=ON;",
+    if (sqlite3_exec(db->h,
+                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                     "PRAGMA foreign_keys=ON;",
                      NULL, NULL, &msg) != SQLITE_OK) {
         snprintf(err, errcap, "%s: %s", path, msg ? msg : sqlite3_errmsg(db->h));
         sqlite3_free(msg);

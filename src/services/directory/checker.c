@@ -61,7 +61,8 @@ round_end(struct checker *ck)
     free(ck->queue);
     ck->queue = NULL;
     log_debug("directory: checker round: %zu binding(s) in %.3fs, %zu failed check(s), %zu "
-              "removed", ck->nqueue, loop_now() - ck->round_start, ck->failed, ck->removed);
+              "removed",
+              ck->nqueue, loop_now() - ck->round_start, ck->failed, ck->removed);
 }
 
 static void
@@ -158,8 +159,8 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 
     if (ck->running) {
         log_warn("directory: checker round still running after %.1fs; skipping this tick "
-                 "(%zu binding(s) left)", loop_now() - ck->round_start,
-                 ck->nqueue - ck->qpos + ck->ninflight);
+                 "(%zu binding(s) left)",
+                 loop_now() - ck->round_start, ck->nqueue - ck->qpos + ck->ninflight);
         return;
     }
     if (n == 0) {

@@ -75,8 +75,7 @@ reply(struct session *s, const char *type, const char *payload, size_t n)
     }
 }
 
-static void
-replyf(struct session *s, const char *type, const char *fmt, ...)
+static void replyf(struct session *s, const char *type, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
@@ -221,8 +220,7 @@ auth_done(void *arg, bool ran)
         } else {
             if (!internal) {
                 ratelimit_hit(j->d->logins, (const struct sockaddr *)&s->peer, loop_now());
-                log_info("directory: authentication failed for %s from %s", ds->name,
-                         s->peer_str);
+                log_info("directory: authentication failed for %s from %s", ds->name, s->peer_str);
             }
             fail(s, internal ? DIR_MSG_INTERNAL : DIR_MSG_AUTH_FAILED);
             sess_close_later(s);
@@ -321,8 +319,8 @@ bind_checked(void *arg, enum dial_result r, const char *frame, size_t n)
         }
     }
     if (r != DIAL_OK) {
-        log_info("directory: BIND of %s to %s port %u refused: %s", ds->name, req->addr,
-                 req->port, dial_result_str(r));
+        log_info("directory: BIND of %s to %s port %u refused: %s", ds->name, req->addr, req->port,
+                 dial_result_str(r));
         fail(s, DIR_MSG_BAD_BIND);
         sess_close_later(s);
         free(req);
@@ -356,8 +354,7 @@ cmd_bind(struct session *s, struct dir_sess *ds, const struct frame *f)
     req = xcalloc(1, sizeof(*req));
     req->d = d;
     req->sid = s->id;
-    if (!parse_long(portstr, 1, 65535, &port) ||
-        !addr_parse_ip(ip, port, &req->sa, &req->salen)) {
+    if (!parse_long(portstr, 1, 65535, &port) || !addr_parse_ip(ip, port, &req->sa, &req->salen)) {
         free(req);
         log_info("directory: BIND from %s: not a numeric address and port", s->peer_str);
         return fail(s, DIR_MSG_BAD_BIND);
@@ -365,8 +362,8 @@ cmd_bind(struct session *s, struct dir_sess *ds, const struct frame *f)
     if (d->bind_policy == DIR_POLICY_SOURCE &&
         !addr_same_host((const struct sockaddr *)&req->sa, (const struct sockaddr *)&s->peer)) {
         free(req);
-        log_info("directory: BIND of %s to %s refused: not the client's own address (%s)",
-                 ds->name, ip, s->peer_str);
+        log_info("directory: BIND of %s to %s refused: not the client's own address (%s)", ds->name,
+                 ip, s->peer_str);
         return fail(s, DIR_MSG_BAD_BIND);
     }
     addr_ip((const struct sockaddr *)&req->sa, req->addr, sizeof(req->addr));
@@ -432,8 +429,8 @@ cmd_query(struct session *s, struct dir_sess *ds, const struct frame *f)
     cap = c.n * (ACCOUNT_NAME_MAX + INET6_ADDRSTRLEN + 10) + 1;
     payload = xmalloc(cap);
     for (size_t i = 0; i < c.n; i++) {
-        pos += (size_t)snprintf(payload + pos, cap - pos, "%s%s,%s,%u", i ? "\n" : "",
-                                c.v[i]->name, c.v[i]->addr, c.v[i]->port);
+        pos += (size_t)snprintf(payload + pos, cap - pos, "%s%s,%s,%u", i ? "\n" : "", c.v[i]->name,
+                                c.v[i]->addr, c.v[i]->port);
     }
     reply(s, DIR_T_RESULT, payload, pos);
     free(payload);
@@ -452,8 +449,7 @@ cmd_leave(struct session *s, struct dir_sess *ds, const struct frame *f)
     return SESS_OK;
 }
 
-typedef enum sess_verdict (*dir_handler)(struct session *, struct dir_sess *,
-                                         const struct frame *);
+typedef enum sess_verdict (*dir_handler)(struct session *, struct dir_sess *, const struct frame *);
 
 struct dir_cmd {
     struct cmd_def def;
@@ -461,12 +457,9 @@ struct dir_cmd {
 };
 
 static const struct dir_cmd commands[] = {
-    {{"BIND", 2, 2, ST_READY}, cmd_bind},
-    {{"LEAVE", 0, 0, ST_READY}, cmd_leave},
-    {{"LOGIN", 1, 1, ST_USER}, cmd_user},
-    {{"PASS", 1, 1, ST_PASS}, cmd_pass},
-    {{"QUERY", 0, 1, ST_READY}, cmd_query},
-    {{"USER", 1, 1, ST_USER}, cmd_user},
+    {{"BIND", 2, 2, ST_READY}, cmd_bind},   {{"LEAVE", 0, 0, ST_READY}, cmd_leave},
+    {{"LOGIN", 1, 1, ST_USER}, cmd_user},   {{"PASS", 1, 1, ST_PASS}, cmd_pass},
+    {{"QUERY", 0, 1, ST_READY}, cmd_query}, {{"USER", 1, 1, ST_USER}, cmd_user},
 };
 
 /* ---- session callbacks ---- */
@@ -576,12 +569,12 @@ dir_init(struct service *svc, const struct service_env *env, char *err, size_t e
 
     d->svc = svc;
     d->db = env->db;
-    d->accounts = (enum dir_accounts)enum_index(accounts_modes, cfg_str(cfg, "directory",
-                                                                         "accounts"));
-    d->bind_policy = (enum dir_policy)enum_index(bind_policies, cfg_str(cfg, "directory",
-                                                                         "bind_policy"));
-    d->bind_check = (enum dir_check)enum_index(bind_checks, cfg_str(cfg, "directory",
-                                                                     "bind_check"));
+    d->accounts =
+        (enum dir_accounts)enum_index(accounts_modes, cfg_str(cfg, "directory", "accounts"));
+    d->bind_policy =
+        (enum dir_policy)enum_index(bind_policies, cfg_str(cfg, "directory", "bind_policy"));
+    d->bind_check =
+        (enum dir_check)enum_index(bind_checks, cfg_str(cfg, "directory", "bind_check"));
     d->check_interval = cfg_seconds(cfg, "directory", "check_interval");
     d->check_timeout = cfg_seconds(cfg, "directory", "check_timeout");
     d->check_failures = (unsigned)cfg_int(cfg, "directory", "check_failures");
@@ -594,8 +587,7 @@ dir_init(struct service *svc, const struct service_env *env, char *err, size_t e
         return -1;
     }
     d->logins = ratelimit_new((unsigned)cfg_int(cfg, "directory", "login_failures"),
-                              cfg_seconds(cfg, "directory", "login_window"),
-                              DIR_RATELIMIT_SLOTS);
+                              cfg_seconds(cfg, "directory", "login_window"), DIR_RATELIMIT_SLOTS);
     d->bindings = map_new();
     svc->ep.frame_limit = d->max_payload;
     svc->priv = d;
