@@ -31,8 +31,8 @@
 
 #define WORK_QUEUE_MAX 4096
 
-static const char *const password_costs[] = {"minimum", "interactive", "moderate", "sensitive",
-                                             NULL};
+static const char *const password_costs[] = {"minimum",  "standard",  "interactive",
+                                             "moderate", "sensitive", NULL};
 
 static const struct cfg_key server_keys[] = {
     {"data_dir", CFG_PATH, "./var", 0, 0, NULL},
@@ -40,7 +40,7 @@ static const struct cfg_key server_keys[] = {
     {"syslog", CFG_BOOL, "no", 0, 0, NULL},
     {"ports_file", CFG_PATH, "", 0, 0, NULL},
     {"workers", CFG_INT, "2", 1, 64, NULL},
-    {"password_cost", CFG_ENUM, "interactive", 0, 0, password_costs},
+    {"password_cost", CFG_ENUM, "standard", 0, 0, password_costs},
     {NULL, 0, NULL, 0, 0, NULL},
 };
 

@@ -19,12 +19,14 @@
 
 enum password_cost {
     PASSWORD_COST_MINIMUM,     /* libsodium's minimum: for tests only */
-    PASSWORD_COST_INTERACTIVE, /* default: ~64 MiB, a fraction of a second */
-    PASSWORD_COST_MODERATE,
-    PASSWORD_COST_SENSITIVE,
+    PASSWORD_COST_STANDARD,    /* default: 19 MiB, 2 passes (OWASP's recommended minimum) */
+    PASSWORD_COST_INTERACTIVE, /* libsodium's interactive: 64 MiB, 2 passes */
+    PASSWORD_COST_MODERATE,    /* 256 MiB, 3 passes */
+    PASSWORD_COST_SENSITIVE,   /* 1 GiB, 4 passes */
 };
 
-/** password_cost_parse() - "minimum", "interactive", "moderate", "sensitive"; -1 if unknown. */
+/** password_cost_parse() - "minimum", "standard", "interactive", "moderate", "sensitive";
+ * -1 if unknown. */
 int password_cost_parse(const char *s);
 /** password_set_cost() - cost of new hashes; call before any worker hashes. */
 void password_set_cost(enum password_cost c);
