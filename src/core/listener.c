@@ -47,8 +47,10 @@ struct listener {
     char unix_path[ADDR_UNIX_PATH_MAX]; /* non-empty for UNIX sockets: removed on close */
 };
 
+/* Listeners are allocated one by one: libevent holds a pointer to each, so they must not move
+ * when the set grows. */
 struct listener_set {
-    struct listener *v;
+    struct listener **v;
     size_t n;
 };
 
@@ -217,6 +219,27 @@ start_listener(struct listener *l, int fd, struct endpoint *ep, const char **why
     return 0;
 }
 
+static struct listener *
+listener_add(struct listener_set *set)
+{
+    struct listener *l = xcalloc(1, sizeof(*l));
+
+    set->v = xrealloc(set->v, (set->n + 1) * sizeof(*set->v));
+    set->v[set->n++] = l;
+    return l;
+}
+
+static int
+listen_or_close(int fd, const char **why)
+{
+    if (listen(fd, LISTEN_BACKLOG) < 0) {
+        *why = strerror(errno);
+        close(fd);
+        return -1;
+    }
+    return 0;
+}
+
 struct listener_set *
 listener_set_open(struct endpoint *ep, const struct cfg *cfg, const char *section, char *err,
                   size_t errcap)
@@ -237,14 +260,12 @@ listener_set_open(struct endpoint *ep, const struct cfg *cfg, const char *sectio
         const struct listen_spec *ls = &specs[i];
 
         if (ls->kind == LISTEN_UNIX) {
-            set->v = xrealloc(set->v, (set->n + 1) * sizeof(*set->v));
-            struct listener *l = memset(&set->v[set->n], 0, sizeof(*l));
+            struct listener *l = listener_add(set);
             int fd = open_unix(l, ls, mode, &why);
-            if (fd < 0 || listen(fd, LISTEN_BACKLOG) < 0 || start_listener(l, fd, ep, &why) < 0) {
+            if (fd < 0 || listen_or_close(fd, &why) < 0 || start_listener(l, fd, ep, &why) < 0) {
                 snprintf(err, errcap, "%s: cannot listen on unix:%s: %s", where, ls->path, why);
                 goto fail;
             }
-            set->n++;
             continue;
         }
 
@@ -259,17 +280,15 @@ listener_set_open(struct endpoint *ep, const struct cfg *cfg, const char *sectio
             goto fail;
         }
         for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-            set->v = xrealloc(set->v, (set->n + 1) * sizeof(*set->v));
-            struct listener *l = memset(&set->v[set->n], 0, sizeof(*l));
+            struct listener *l = listener_add(set);
             int fd = open_tcp(l, ai, &why);
-            if (fd < 0 || listen(fd, LISTEN_BACKLOG) < 0 || start_listener(l, fd, ep, &why) < 0) {
+            if (fd < 0 || listen_or_close(fd, &why) < 0 || start_listener(l, fd, ep, &why) < 0) {
                 char shown[ADDR_STR_MAX];
                 addr_format(ai->ai_addr, ai->ai_addrlen, shown, sizeof(shown));
                 snprintf(err, errcap, "%s: cannot listen on %s: %s", where, shown, why);
                 freeaddrinfo(res);
                 goto fail;
             }
-            set->n++;
         }
         freeaddrinfo(res);
     }
@@ -294,8 +313,8 @@ listener_set_describe(const struct listener_set *ls, const char *prefix, FILE *f
     char buf[ADDR_STR_MAX];
 
     for (size_t i = 0; i < ls->n; i++) {
-        describe_one(&ls->v[i], buf, sizeof(buf));
-        fprintf(f, "%s %s %s\n", prefix, ls->v[i].unix_path[0] ? "unix" : "tcp", buf);
+        describe_one(ls->v[i], buf, sizeof(buf));
+        fprintf(f, "%s %s %s\n", prefix, ls->v[i]->unix_path[0] ? "unix" : "tcp", buf);
     }
 }
 
@@ -307,7 +326,7 @@ listener_set_summary(const struct listener_set *ls, char *buf, size_t cap)
     buf[0] = '\0';
     for (size_t i = 0; i < ls->n && pos < cap; i++) {
         char one[ADDR_STR_MAX];
-        describe_one(&ls->v[i], one, sizeof(one));
+        describe_one(ls->v[i], one, sizeof(one));
         pos += (size_t)snprintf(buf + pos, cap - pos, "%s%s", i ? ", " : "", one);
     }
 }
@@ -319,7 +338,7 @@ listener_set_close(struct listener_set *ls)
         return;
     }
     for (size_t i = 0; i < ls->n; i++) {
-        struct listener *l = &ls->v[i];
+        struct listener *l = ls->v[i];
         if (l->evl) {
             evconnlistener_free(l->evl);
         }
@@ -329,6 +348,7 @@ listener_set_close(struct listener_set *ls)
         if (l->unix_path[0]) {
             unlink(l->unix_path);
         }
+        free(l);
     }
     free(ls->v);
     free(ls);
