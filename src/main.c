@@ -193,9 +193,10 @@ shutdown_cb(evutil_socket_t sig, short what, void *arg)
 {
     log_info("%s received: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     registry_stop_listening();
+    /* Workers first: their completions still reach the services and their sessions. */
+    work_shutdown();
     conn_close_all();
     registry_stop();
-    work_shutdown();
     for (size_t i = 0; i < 3; i++) {
         if (sig_events[i]) {
             event_free(sig_events[i]);

@@ -382,7 +382,7 @@ sess_send(struct session *s, const void *p, size_t n)
         return -1;
     }
     out = bufferevent_get_output(c->bev);
-    if (evbuffer_get_length(out) > s->ep->max_output) {
+    if (evbuffer_get_length(out) + n > s->ep->max_output) {
         log_warn("%s: session %llu from %s: more than %zu bytes of output queued, dropped",
                  s->ep->name, (unsigned long long)s->id, s->peer_str, s->ep->max_output);
         free_later(c);

@@ -18,6 +18,9 @@
 struct dial {
     struct bufferevent *bev;
     struct event *deadline;
+    bool starting; /* inside dial_start(): results are deferred */
+    bool early;    /* a result arrived while starting */
+    enum dial_result early_result;
     enum framing framing;
     size_t limit;
     bool want_reply;
@@ -39,6 +42,16 @@ finish(struct dial *d, enum dial_result r, const char *frame, size_t n)
     dial_cb cb = d->cb;
     void *arg = d->arg;
 
+    if (d->starting) {
+        /* Some libevent versions report a failed connect() from inside
+         * bufferevent_socket_connect(), before the caller has the handle. Deliver the result
+         * from the deadline timer on the next loop turn instead. */
+        if (!d->early) {
+            d->early = true;
+            d->early_result = r;
+        }
+        return;
+    }
     bufferevent_disable(d->bev, EV_READ | EV_WRITE);
     evtimer_del(d->deadline);
     cb(arg, r, frame, n);
@@ -48,7 +61,8 @@ finish(struct dial *d, enum dial_result r, const char *frame, size_t n)
 static void
 deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
-    finish(arg, DIAL_TIMEOUT, NULL, 0);
+    struct dial *d = arg;
+    finish(d, d->early ? d->early_result : DIAL_TIMEOUT, NULL, 0);
 }
 
 static void
@@ -118,12 +132,17 @@ dial_start(const struct sockaddr *sa, socklen_t len, double timeout, const void 
         bufferevent_write(d->bev, req, reqlen);
     }
     bufferevent_enable(d->bev, EV_READ | EV_WRITE);
-    evtimer_add(d->deadline, &tv);
-    /* A refused connection to a local port can be reported synchronously; libevent then
-     * delivers the error through event_cb on the next loop turn, never from inside this call. */
-    if (bufferevent_socket_connect(d->bev, sa, (int)len) < 0) {
-        goto fail;
+    d->starting = true;
+    if (bufferevent_socket_connect(d->bev, sa, (int)len) < 0 && !d->early) {
+        d->early = true;
+        d->early_result = DIAL_ERROR;
     }
+    d->starting = false;
+    if (d->early) {
+        bufferevent_disable(d->bev, EV_READ | EV_WRITE);
+        tv = loop_tv(0);
+    }
+    evtimer_add(d->deadline, &tv);
     return d;
 
 fail:

@@ -31,8 +31,8 @@ struct dial;
 
 /**
  * dial_start() - begin a probe of @sa. @req (may be NULL) is copied. The probe frees itself
- * after calling @cb.
- * Return: the probe, or NULL if it could not even start (then @cb is not called).
+ * after calling @cb, which never runs from inside dial_start().
+ * Return: the probe, or NULL if it could not even be set up (then @cb is not called).
  */
 struct dial *dial_start(const struct sockaddr *sa, socklen_t len, double timeout, const void *req,
                         size_t reqlen, enum framing reply_framing, size_t reply_limit, dial_cb cb,

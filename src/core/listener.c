@@ -161,8 +161,15 @@ open_unix(struct listener *l, const struct listen_spec *ls, unsigned mode, const
         *why = strerror(errno);
         return -1;
     }
-    if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-        *why = bind_error(errno);
+    /* Create the file with no more than the wanted permissions, so that there is no moment
+     * when it is more open than unix_mode; chmod() below then sets them exactly. This runs at
+     * start-up, before any thread creates files. */
+    mode_t old = umask(~(mode_t)mode & 0777);
+    int rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+    int bind_errno = errno;
+    umask(old);
+    if (rc < 0) {
+        *why = bind_error(bind_errno);
         close(fd);
         return -1;
     }

@@ -12,7 +12,13 @@ static struct event_base *base;
 int
 loop_init(void)
 {
-    base = event_base_new();
+    struct event_config *ec = event_config_new();
+
+    /* Read the clock for every timeout instead of once per loop turn: after a slow callback
+     * (a database write waiting for a lock) a cached time would arm timers in the past. */
+    event_config_set_flag(ec, EVENT_BASE_FLAG_NO_CACHE_TIME);
+    base = event_base_new_with_config(ec);
+    event_config_free(ec);
     if (base == NULL) {
         log_error("cannot create the event loop");
         return -1;

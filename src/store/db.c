@@ -88,7 +88,10 @@ db_open(const char *dir, char *err, size_t errcap)
                  db->h ? sqlite3_errmsg(db->h) : "out of memory");
         goto fail;
     }
-    sqlite3_busy_timeout(db->h, 2000);
+    /* The daemon writes from its event loop; another writer (switchboard user ...) holds the
+     * lock for milliseconds. Wait a little for it, never long: a busy database fails the one
+     * request (logged) instead of stalling every client. */
+    sqlite3_busy_timeout(db->h, DB_BUSY_TIMEOUT_MS);
     sqlite3_extended_result_codes(db->h, 1);
     if (sqlite3_exec(db->h,
                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"

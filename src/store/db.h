@@ -13,6 +13,7 @@ struct sqlite3;
 struct sqlite3_stmt;
 
 #define DB_FILE "switchboard.db"
+#define DB_BUSY_TIMEOUT_MS 200
 
 /**
  * db_open() - open (creating if needed) @dir/switchboard.db and bring its schema up to date.

@@ -354,16 +354,16 @@ test_ratelimit_blocks_after_max(void **state)
     struct sockaddr_storage a_other_port = v4("192.0.2.1", 2000);
     struct sockaddr_storage b = v4("192.0.2.2", 1000);
 
-    assert_false(ratelimit_blocked(rl, SA(a), 0));
-    ratelimit_hit(rl, SA(a), 0);
-    assert_false(ratelimit_blocked(rl, SA(a), 1));
-    ratelimit_hit(rl, SA(a), 1);
-    assert_false(ratelimit_blocked(rl, SA(a), 2));
-    ratelimit_hit(rl, SA(a), 2);
-    assert_true(ratelimit_blocked(rl, SA(a), 3));
+    assert_false(ratelimit_blocked(rl, SA(a), NULL, 0));
+    ratelimit_hit(rl, SA(a), NULL, 0);
+    assert_false(ratelimit_blocked(rl, SA(a), NULL, 1));
+    ratelimit_hit(rl, SA(a), NULL, 1);
+    assert_false(ratelimit_blocked(rl, SA(a), NULL, 2));
+    ratelimit_hit(rl, SA(a), NULL, 2);
+    assert_true(ratelimit_blocked(rl, SA(a), NULL, 3));
     /* The port does not matter; another address is not affected. */
-    assert_true(ratelimit_blocked(rl, SA(a_other_port), 3));
-    assert_false(ratelimit_blocked(rl, SA(b), 3));
+    assert_true(ratelimit_blocked(rl, SA(a_other_port), NULL, 3));
+    assert_false(ratelimit_blocked(rl, SA(b), NULL, 3));
     ratelimit_free(rl);
     ratelimit_free(NULL);
 }
@@ -374,16 +374,16 @@ test_ratelimit_window_resets(void **state)
     struct ratelimit *rl = ratelimit_new(2, 10, 64);
     struct sockaddr_storage a = v4("198.51.100.7", 1);
 
-    ratelimit_hit(rl, SA(a), 100);
-    ratelimit_hit(rl, SA(a), 105);
-    assert_true(ratelimit_blocked(rl, SA(a), 109.9));
+    ratelimit_hit(rl, SA(a), NULL, 100);
+    ratelimit_hit(rl, SA(a), NULL, 105);
+    assert_true(ratelimit_blocked(rl, SA(a), NULL, 109.9));
     /* The window started with the first hit: it is over at 110. */
-    assert_false(ratelimit_blocked(rl, SA(a), 110));
-    ratelimit_hit(rl, SA(a), 110);
-    assert_false(ratelimit_blocked(rl, SA(a), 111));
-    ratelimit_hit(rl, SA(a), 111);
-    assert_true(ratelimit_blocked(rl, SA(a), 112));
-    assert_false(ratelimit_blocked(rl, SA(a), 125));
+    assert_false(ratelimit_blocked(rl, SA(a), NULL, 110));
+    ratelimit_hit(rl, SA(a), NULL, 110);
+    assert_false(ratelimit_blocked(rl, SA(a), NULL, 111));
+    ratelimit_hit(rl, SA(a), NULL, 111);
+    assert_true(ratelimit_blocked(rl, SA(a), NULL, 112));
+    assert_false(ratelimit_blocked(rl, SA(a), NULL, 125));
     ratelimit_free(rl);
 }
 
@@ -395,13 +395,13 @@ test_ratelimit_ipv6_per_64(void **state)
     struct sockaddr_storage a2 = v6("2001:db8:1:2:ffff:ffff:ffff:ffff", 1);
     struct sockaddr_storage other64 = v6("2001:db8:1:3::1", 1);
 
-    ratelimit_hit(rl, SA(a1), 0);
-    assert_false(ratelimit_blocked(rl, SA(a2), 0));
-    ratelimit_hit(rl, SA(a2), 0);
+    ratelimit_hit(rl, SA(a1), NULL, 0);
+    assert_false(ratelimit_blocked(rl, SA(a2), NULL, 0));
+    ratelimit_hit(rl, SA(a2), NULL, 0);
     /* Both hits count against the one /64. */
-    assert_true(ratelimit_blocked(rl, SA(a1), 1));
-    assert_true(ratelimit_blocked(rl, SA(a2), 1));
-    assert_false(ratelimit_blocked(rl, SA(other64), 1));
+    assert_true(ratelimit_blocked(rl, SA(a1), NULL, 1));
+    assert_true(ratelimit_blocked(rl, SA(a2), NULL, 1));
+    assert_false(ratelimit_blocked(rl, SA(other64), NULL, 1));
     ratelimit_free(rl);
 }
 
@@ -413,12 +413,12 @@ test_ratelimit_v4_mapped(void **state)
     struct sockaddr_storage mapped = v6("::ffff:203.0.113.9", 1);
     struct sockaddr_storage mapped_neighbour = v6("::ffff:203.0.113.10", 1);
 
-    ratelimit_hit(rl, SA(plain), 0);
-    ratelimit_hit(rl, SA(mapped), 0);
-    assert_true(ratelimit_blocked(rl, SA(plain), 1));
-    assert_true(ratelimit_blocked(rl, SA(mapped), 1));
+    ratelimit_hit(rl, SA(plain), NULL, 0);
+    ratelimit_hit(rl, SA(mapped), NULL, 0);
+    assert_true(ratelimit_blocked(rl, SA(plain), NULL, 1));
+    assert_true(ratelimit_blocked(rl, SA(mapped), NULL, 1));
     /* IPv4-mapped addresses are counted per IPv4 address, not per /64. */
-    assert_false(ratelimit_blocked(rl, SA(mapped_neighbour), 1));
+    assert_false(ratelimit_blocked(rl, SA(mapped_neighbour), NULL, 1));
     ratelimit_free(rl);
 }
 
@@ -433,8 +433,29 @@ test_ratelimit_unix_peers_share(void **state)
     u1.sun_family = AF_UNIX;
     u2.sun_family = AF_UNIX;
     str_copy(u2.sun_path, sizeof(u2.sun_path), "/tmp/other");
-    ratelimit_hit(rl, (const struct sockaddr *)&u1, 0);
-    assert_true(ratelimit_blocked(rl, (const struct sockaddr *)&u2, 0));
+    ratelimit_hit(rl, (const struct sockaddr *)&u1, NULL, 0);
+    assert_true(ratelimit_blocked(rl, (const struct sockaddr *)&u2, NULL, 0));
+    ratelimit_free(rl);
+}
+
+/* Tags count apart from each other and from the bare address; undo takes one event back. */
+static void
+test_ratelimit_tags_and_undo(void **state)
+{
+    struct ratelimit *rl = ratelimit_new(2, 60, 64);
+    struct sockaddr_storage a = v4("192.0.2.7", 1);
+
+    ratelimit_hit(rl, SA(a), "alice", 0);
+    ratelimit_hit(rl, SA(a), "ALICE", 0);
+    assert_true(ratelimit_blocked(rl, SA(a), "Alice", 1));
+    assert_false(ratelimit_blocked(rl, SA(a), "bob", 1));
+    assert_false(ratelimit_blocked(rl, SA(a), NULL, 1));
+    ratelimit_undo(rl, SA(a), "alice", 1);
+    assert_false(ratelimit_blocked(rl, SA(a), "alice", 1));
+    ratelimit_undo(rl, SA(a), "alice", 1);
+    ratelimit_undo(rl, SA(a), "alice", 1); /* never below zero */
+    ratelimit_hit(rl, SA(a), "alice", 1);
+    assert_false(ratelimit_blocked(rl, SA(a), "alice", 1));
     ratelimit_free(rl);
 }
 
@@ -451,17 +472,17 @@ test_ratelimit_eviction(void **state)
         addrs[i] = v4(ip, 1);
     }
     for (int i = 0; i < 8; i++) {
-        ratelimit_hit(rl, SA(addrs[i]), i);
+        ratelimit_hit(rl, SA(addrs[i]), NULL, i);
     }
     for (int i = 0; i < 8; i++) {
-        assert_true(ratelimit_blocked(rl, SA(addrs[i]), 8));
+        assert_true(ratelimit_blocked(rl, SA(addrs[i]), NULL, 8));
     }
-    ratelimit_hit(rl, SA(addrs[8]), 8);
-    assert_true(ratelimit_blocked(rl, SA(addrs[8]), 9));
+    ratelimit_hit(rl, SA(addrs[8]), NULL, 8);
+    assert_true(ratelimit_blocked(rl, SA(addrs[8]), NULL, 9));
     /* The oldest (first) entry made room; all the others are still counted. */
-    assert_false(ratelimit_blocked(rl, SA(addrs[0]), 9));
+    assert_false(ratelimit_blocked(rl, SA(addrs[0]), NULL, 9));
     for (int i = 1; i < 9; i++) {
-        assert_true(ratelimit_blocked(rl, SA(addrs[i]), 9));
+        assert_true(ratelimit_blocked(rl, SA(addrs[i]), NULL, 9));
     }
 
     /* Many more addresses than slots: memory stays fixed, the newest is always counted. */
@@ -469,8 +490,8 @@ test_ratelimit_eviction(void **state)
         struct sockaddr_storage ss;
         snprintf(ip, sizeof(ip), "172.16.%d.%d", i / 250, i % 250 + 1);
         ss = v4(ip, 1);
-        ratelimit_hit(rl, SA(ss), 10 + i);
-        assert_true(ratelimit_blocked(rl, SA(ss), 10 + i));
+        ratelimit_hit(rl, SA(ss), NULL, 10 + i);
+        assert_true(ratelimit_blocked(rl, SA(ss), NULL, 10 + i));
     }
     ratelimit_free(rl);
 }
@@ -597,6 +618,7 @@ main(void)
         cmocka_unit_test(test_ratelimit_ipv6_per_64),
         cmocka_unit_test(test_ratelimit_v4_mapped),
         cmocka_unit_test(test_ratelimit_unix_peers_share),
+        cmocka_unit_test(test_ratelimit_tags_and_undo),
         cmocka_unit_test(test_ratelimit_eviction),
         cmocka_unit_test(test_cmd_unknown),
         cmocka_unit_test(test_cmd_found),

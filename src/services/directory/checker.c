@@ -74,13 +74,8 @@ probe_done(void *arg, enum dial_result r, const char *frame, size_t n)
     struct binding *b = dir_binding_get(d, p->name);
 
     probe_unlink(ck, p);
-    if (r == DIAL_OK) {
-        struct frame f;
-        const char *why;
-        if (frame_parse(frame, n, d->max_payload, &f, &why) != PARSE_OK ||
-            f.type.n != strlen(DIR_T_PONG) || memcmp(f.type.p, DIR_T_PONG, f.type.n) != 0) {
-            r = DIAL_BAD_REPLY;
-        }
+    if (r == DIAL_OK && !dir_is_pong(d, frame, n)) {
+        r = DIAL_BAD_REPLY;
     }
     /* The binding may have gone (LEAVE) or been replaced by a new BIND meanwhile. */
     if (b != NULL && b->generation == p->generation) {
@@ -94,6 +89,8 @@ probe_done(void *arg, enum dial_result r, const char *frame, size_t n)
             if (b->failures >= d->check_failures) {
                 log_info("directory: %s at %s port %u removed: %u failed check(s), last: %s",
                          b->name, b->addr, b->port, b->failures, dial_result_str(r));
+                /* A database failure is logged; the binding would return after a restart and
+                 * be checked again then. */
                 dir_binding_remove(d, p->name);
                 ck->removed++;
             }

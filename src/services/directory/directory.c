@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/cmd.h"
 #include "core/dial.h"
@@ -33,7 +34,7 @@ enum dir_state { ST_USER = 1, ST_PASS = 2, ST_READY = 4 };
 
 struct bind_req {
     struct directory *d;
-    uint64_t sid;
+    struct session *s; /* valid until on_close, which cancels the probe first */
     char addr[INET6_ADDRSTRLEN];
     unsigned port;
     struct sockaddr_storage sa;
@@ -145,14 +146,26 @@ binding_set(struct directory *d, const char *name, const char *addr, unsigned po
     return b;
 }
 
-void
+int
 dir_binding_remove(struct directory *d, const char *name)
 {
     char key[ACCOUNT_NAME_MAX + 1];
+    int rc;
 
     fold(name, key);
+    rc = bindings_del(d->db, key);
     free(map_del(d->bindings, key, strlen(key)));
-    bindings_del(d->db, key);
+    return rc;
+}
+
+bool
+dir_is_pong(const struct directory *d, const char *frame, size_t n)
+{
+    struct frame f;
+    const char *why;
+
+    return frame_parse(frame, n, d->max_payload, &f, &why) == PARSE_OK &&
+           f.type.n == strlen(DIR_T_PONG) && memcmp(f.type.p, DIR_T_PONG, f.type.n) == 0;
 }
 
 static void
@@ -213,13 +226,14 @@ auth_done(void *arg, bool ran)
     if (s != NULL) {
         struct dir_sess *ds = s->priv;
         if (j->ok) {
+            ratelimit_undo(j->d->logins, (const struct sockaddr *)&s->peer, ds->name, loop_now());
             ds->state = ST_READY;
             log_info("directory: %s authenticated from %s", ds->name, s->peer_str);
             reply(s, DIR_T_ACK, DIR_MSG_AUTH_OK, strlen(DIR_MSG_AUTH_OK));
             sess_resume(s);
         } else {
             if (!internal) {
-                ratelimit_hit(j->d->logins, (const struct sockaddr *)&s->peer, loop_now());
+                ratelimit_hit(j->d->logins, (const struct sockaddr *)&s->peer, NULL, loop_now());
                 log_info("directory: authentication failed for %s from %s", ds->name, s->peer_str);
             }
             fail(s, internal ? DIR_MSG_INTERNAL : DIR_MSG_AUTH_FAILED);
@@ -252,7 +266,10 @@ cmd_pass(struct session *s, struct dir_sess *ds, const struct frame *f)
     struct auth_job *j;
     int found;
 
-    if (ratelimit_blocked(d->logins, (const struct sockaddr *)&s->peer, loop_now())) {
+    const struct sockaddr *peer = (const struct sockaddr *)&s->peer;
+
+    if (ratelimit_blocked(d->logins, peer, NULL, loop_now()) ||
+        ratelimit_blocked(d->logins, peer, ds->name, loop_now())) {
         log_warn("directory: login of %s from %s refused: too many failures", ds->name,
                  s->peer_str);
         return fail(s, DIR_MSG_RATE);
@@ -263,8 +280,11 @@ cmd_pass(struct session *s, struct dir_sess *ds, const struct frame *f)
         reply(s, DIR_T_ACK, DIR_MSG_AUTH_OK, strlen(DIR_MSG_AUTH_OK));
         return SESS_OK;
     }
+    /* Failures count per address when they are known; and every attempt on one account counts
+     * per address and account until it succeeds, so that guesses sent in parallel, before any
+     * answer, are limited like guesses sent one by one. */
+    ratelimit_hit(d->logins, peer, ds->name, loop_now());
     if (f->args[0].n > PASSWORD_MAX) {
-        ratelimit_hit(d->logins, (const struct sockaddr *)&s->peer, loop_now());
         return fail(s, DIR_MSG_AUTH_FAILED);
     }
 
@@ -276,6 +296,7 @@ cmd_pass(struct session *s, struct dir_sess *ds, const struct frame *f)
     j->pwlen = f->args[0].n;
     found = accounts_get(d->db, ds->name, j->hash, j->name);
     if (found < 0) {
+        sodium_memzero(j, sizeof(*j));
         free(j);
         return fail(s, DIR_MSG_INTERNAL);
     }
@@ -300,23 +321,15 @@ bind_checked(void *arg, enum dial_result r, const char *frame, size_t n)
 {
     struct bind_req *req = arg;
     struct directory *d = req->d;
-    struct session *s = sess_find(req->sid);
-    struct dir_sess *ds;
+    struct session *s = req->s;
+    struct dir_sess *ds = s->priv;
 
-    if (s == NULL) { /* cannot happen: on_close cancels the probe; be safe anyway */
-        free(req);
-        return;
-    }
-    ds = s->priv;
+    /* The session may already be condemned (a write error in this same loop turn): it is
+     * still allocated, and replies to it are dropped by the core. */
     ds->probe = NULL;
     ds->probe_req = NULL;
-    if (r == DIAL_OK && d->bind_check == DIR_CHECK_PING) {
-        struct frame f;
-        const char *why;
-        if (frame_parse(frame, n, d->max_payload, &f, &why) != PARSE_OK ||
-            f.type.n != strlen(DIR_T_PONG) || memcmp(f.type.p, DIR_T_PONG, f.type.n) != 0) {
-            r = DIAL_BAD_REPLY;
-        }
+    if (r == DIAL_OK && d->bind_check == DIR_CHECK_PING && !dir_is_pong(d, frame, n)) {
+        r = DIAL_BAD_REPLY;
     }
     if (r != DIAL_OK) {
         log_info("directory: BIND of %s to %s port %u refused: %s", ds->name, req->addr, req->port,
@@ -326,8 +339,13 @@ bind_checked(void *arg, enum dial_result r, const char *frame, size_t n)
         free(req);
         return;
     }
+    if (bindings_put(d->db, ds->name, req->addr, req->port) < 0) {
+        fail(s, DIR_MSG_INTERNAL);
+        sess_close_later(s);
+        free(req);
+        return;
+    }
     binding_set(d, ds->name, req->addr, req->port, &req->sa, req->salen);
-    bindings_put(d->db, ds->name, req->addr, req->port);
     log_info("directory: %s bound to %s port %u", ds->name, req->addr, req->port);
     replyf(s, DIR_T_ACK, DIR_MSG_BOUND, req->addr, req->port);
     free(req);
@@ -353,7 +371,7 @@ cmd_bind(struct session *s, struct dir_sess *ds, const struct frame *f)
 
     req = xcalloc(1, sizeof(*req));
     req->d = d;
-    req->sid = s->id;
+    req->s = s;
     if (!parse_long(portstr, 1, 65535, &port) || !addr_parse_ip(ip, port, &req->sa, &req->salen)) {
         free(req);
         log_info("directory: BIND from %s: not a numeric address and port", s->peer_str);
@@ -384,7 +402,8 @@ cmp_binding(const void *a, const void *b)
 {
     const struct binding *x = *(const struct binding *const *)a;
     const struct binding *y = *(const struct binding *const *)b;
-    return strcmp(x->name, y->name);
+    int c = strcasecmp(x->name, y->name);
+    return c ? c : strcmp(x->name, y->name);
 }
 
 struct collect {
@@ -442,7 +461,11 @@ static enum sess_verdict
 cmd_leave(struct session *s, struct dir_sess *ds, const struct frame *f)
 {
     if (dir_binding_get(ds->d, ds->name) != NULL) {
-        dir_binding_remove(ds->d, ds->name);
+        if (dir_binding_remove(ds->d, ds->name) < 0) {
+            /* Gone from memory, still on disk: it would come back after a restart, and the
+             * checker would then remove it. Tell the client the truth. */
+            return fail(s, DIR_MSG_INTERNAL);
+        }
         log_info("directory: %s left", ds->name);
     }
     reply(s, DIR_T_ACK, DIR_MSG_LEFT, strlen(DIR_MSG_LEFT));

@@ -4,6 +4,8 @@
 #define SB_DIRECTORY_H
 
 #include <arpa/inet.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -46,8 +48,12 @@ struct directory {
 /** dir_binding_get() - the binding of @name (any case), or NULL. */
 struct binding *dir_binding_get(struct directory *d, const char *name);
 
-/** dir_binding_remove() - forget @name's binding, in memory and in the database. */
-void dir_binding_remove(struct directory *d, const char *name);
+/** dir_binding_remove() - forget @name's binding, in memory and in the database.
+ * Return: 0, or -1 if the database failed (the binding is gone from memory all the same). */
+int dir_binding_remove(struct directory *d, const char *name);
+
+/** dir_is_pong() - is the frame @frame (@n bytes) a PONG? */
+bool dir_is_pong(const struct directory *d, const char *frame, size_t n);
 
 /** checker_new() - the periodic PING of every binding; started by checker_start(). */
 struct checker *checker_new(struct directory *d);
