@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/loop.h"
 #include "core/strutil.h"
 #include "proto/frame.h"
 
@@ -1235,17 +1236,6 @@ parse_options(int argc, char **argv)
 /* ---- main ---- */
 
 static void
-raise_fd_limit(void)
-{
-    struct rlimit rl;
-
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-}
-
-static void
 cleanup(void)
 {
     for (unsigned i = 0; g.clients && i < g.o.clients; i++) {
@@ -1286,7 +1276,7 @@ main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
-    raise_fd_limit();
+    loop_raise_fd_limit();
     g.rng = 0x9e3779b97f4a7c15ull;
     g.base = event_base_new();
     if (g.base == NULL || pong_start() < 0) {

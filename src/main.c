@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -155,17 +154,6 @@ data_dir_prepare(const struct cfg *cfg)
     return 0;
 }
 
-static void
-raise_fd_limit(void)
-{
-    struct rlimit rl;
-
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-}
-
 static int
 write_ports_file(const char *path)
 {
@@ -223,7 +211,7 @@ run(struct cfg *cfg)
     if (data_dir_prepare(cfg) < 0) {
         return EXIT_CONFIG;
     }
-    raise_fd_limit();
+    loop_raise_fd_limit();
     signal(SIGPIPE, SIG_IGN);
     if (loop_init() < 0) {
         return EXIT_RUNTIME;

@@ -3,6 +3,7 @@
 #include "core/loop.h"
 
 #include <event2/event.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "core/log.h"
@@ -59,4 +60,15 @@ loop_tv(double seconds)
     tv.tv_sec = (time_t)seconds;
     tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
     return tv;
+}
+
+void
+loop_raise_fd_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
 }

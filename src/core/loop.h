@@ -12,6 +12,8 @@ int loop_init(void);
 struct event_base *loop_base(void);
 /** loop_free() - free the event base (after every event on it is gone). */
 void loop_free(void);
+/** loop_raise_fd_limit() - raise the soft limit on open files to the hard limit. */
+void loop_raise_fd_limit(void);
 /** loop_now() - monotonic seconds, for rate limits and durations. */
 double loop_now(void);
 /** loop_tv() - seconds as a struct timeval for libevent timeouts. */
