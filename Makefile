@@ -25,13 +25,13 @@ run: build
 
 test: build
 	meson test -C $(BUILD) --suite unit --print-errorlogs
-	SB_BINARY=$(abspath $(BUILD))/switchboard $(PYTHON) -m pytest -q tests/system
+	SB_BINARY=$(abspath $(BUILD))/switchboard SB_CLIENT=$(abspath $(BUILD))/sb $(PYTHON) -m pytest -q tests/system
 
 test-unit: build
 	meson test -C $(BUILD) --suite unit --print-errorlogs
 
 test-system: build
-	SB_BINARY=$(abspath $(BUILD))/switchboard $(PYTHON) -m pytest -q tests/system
+	SB_BINARY=$(abspath $(BUILD))/switchboard SB_CLIENT=$(abspath $(BUILD))/sb $(PYTHON) -m pytest -q tests/system
 
 # The same suites under AddressSanitizer + UndefinedBehaviorSanitizer, built with clang.
 asan: deps
@@ -41,7 +41,7 @@ asan: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		meson test -C $(ASAN_BUILD) --suite unit --print-errorlogs
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		SB_BINARY=$(abspath $(ASAN_BUILD))/switchboard SB_SANITIZED=1 \
+		SB_BINARY=$(abspath $(ASAN_BUILD))/switchboard SB_CLIENT=$(abspath $(ASAN_BUILD))/sb SB_SANITIZED=1 \
 		$(PYTHON) -m pytest -q tests/system
 
 # libFuzzer harnesses (clang), each run for FUZZ_TIME seconds.

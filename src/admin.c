@@ -9,70 +9,14 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/term.h"
 #include "main.h"
 #include "store/accounts.h"
 #include "store/db.h"
-
-static int
-read_line(FILE *in, const char *prompt, bool echo_off, char *buf, size_t cap)
-{
-    struct termios old, quiet;
-    bool restore = false;
-    size_t n;
-
-    if (prompt) {
-        fputs(prompt, stderr);
-        fflush(stderr);
-    }
-    if (echo_off && tcgetattr(fileno(in), &old) == 0) {
-        quiet = old;
-        quiet.c_lflag &= ~(tcflag_t)ECHO;
-        restore = tcsetattr(fileno(in), TCSAFLUSH, &quiet) == 0;
-    }
-    char *got = fgets(buf, (int)cap, in);
-    if (restore) {
-        tcsetattr(fileno(in), TCSAFLUSH, &old);
-        fputc('\n', stderr);
-    }
-    if (got == NULL) {
-        return -1;
-    }
-    n = strlen(buf);
-    if (n > 0 && buf[n - 1] != '\n' && !feof(in)) {
-        return -2; /* longer than the buffer */
-    }
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) {
-        buf[--n] = '\0';
-    }
-    return 0;
-}
-
-/* A password must travel as one argument of a PASS header: no blanks, no control bytes. */
-static const char *
-password_problem(const char *pw)
-{
-    size_t n = strlen(pw);
-
-    if (n == 0) {
-        return "the password is empty";
-    }
-    if (n > PASSWORD_MAX) {
-        return "the password is too long (256 bytes at most)";
-    }
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)pw[i];
-        if (c <= 0x20 || c == 0x7f) {
-            return "the password contains a space or a control character (the directory "
-                   "protocol carries it as one word)";
-        }
-    }
-    return NULL;
-}
 
 static int
 get_password(const char *name, char pw[PASSWORD_MAX + 2])
@@ -84,9 +28,9 @@ get_password(const char *name, char pw[PASSWORD_MAX + 2])
     if (isatty(STDIN_FILENO)) {
         char prompt[96];
         snprintf(prompt, sizeof(prompt), "Password for %s: ", name);
-        rc = read_line(stdin, prompt, true, pw, PASSWORD_MAX + 2);
-        if (rc == 0 && (problem = password_problem(pw)) == NULL) {
-            rc = read_line(stdin, "Again: ", true, again, sizeof(again));
+        rc = term_read_line(stdin, prompt, true, pw, PASSWORD_MAX + 2);
+        if (rc == 0 && (problem = eure_password_problem(pw)) == NULL) {
+            rc = term_read_line(stdin, "Again: ", true, again, sizeof(again));
             if (rc == 0 && strcmp(pw, again) != 0) {
                 sodium_memzero(again, sizeof(again));
                 fprintf(stderr, "switchboard: the passwords do not match\n");
@@ -95,7 +39,7 @@ get_password(const char *name, char pw[PASSWORD_MAX + 2])
             sodium_memzero(again, sizeof(again));
         }
     } else {
-        rc = read_line(stdin, NULL, false, pw, PASSWORD_MAX + 2);
+        rc = term_read_line(stdin, NULL, false, pw, PASSWORD_MAX + 2);
     }
     if (rc == -1) {
         fprintf(stderr, "switchboard: no password given on standard input\n");
@@ -105,7 +49,7 @@ get_password(const char *name, char pw[PASSWORD_MAX + 2])
         fprintf(stderr, "switchboard: the password is too long (256 bytes at most)\n");
         return -1;
     }
-    if ((problem = password_problem(pw)) != NULL) {
+    if ((problem = eure_password_problem(pw)) != NULL) {
         fprintf(stderr, "switchboard: %s\n", problem);
         return -1;
     }

@@ -10,6 +10,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <errno.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -33,6 +34,7 @@ enum {
     CONN_F_BACKPRESSURE = 1 << 3, /* our output to this peer is backed up: stop reading */
     CONN_F_DEAD = 1 << 4,         /* free on the next loop turn, no more I/O */
     CONN_F_LINGER = 1 << 5,       /* output flushed and write side shut down */
+    CONN_F_CONNECTING = 1 << 6,   /* conn_connect(): waiting for the connection */
 };
 
 struct conn {
@@ -59,10 +61,19 @@ conn_of(struct session *s)
 }
 
 static void
+set_end(struct conn *c, const char *why)
+{
+    if (c->s.end[0] == '\0') {
+        snprintf(c->s.end, sizeof(c->s.end), "%s", why);
+    }
+}
+
+static void
 conn_free(struct conn *c)
 {
     if (c->opened && c->s.ep->ops->on_close) {
         c->opened = false;
+        set_end(c, "closed");
         c->s.ep->ops->on_close(&c->s);
     }
     map_del(by_id, &c->s.id, sizeof(c->s.id));
@@ -199,6 +210,7 @@ process(struct conn *c)
         if (r == PARSE_ERR) {
             log_info("%s: session %llu from %s: %s", ep->name, (unsigned long long)c->s.id,
                      c->s.peer_str, why);
+            set_end(c, why);
             if (ep->ops->on_frame_error) {
                 ep->ops->on_frame_error(&c->s, why);
             }
@@ -251,14 +263,49 @@ write_cb(struct bufferevent *bev, void *arg)
 }
 
 static void
+connected(struct conn *c)
+{
+    const struct endpoint *ep = c->s.ep;
+    struct timeval rtv = loop_tv(ep->idle_timeout), wtv = loop_tv(ep->write_timeout);
+    int one = 1;
+
+    c->flags &= ~CONN_F_CONNECTING;
+    if (c->s.peer.ss_family != AF_UNIX) {
+        setsockopt(bufferevent_getfd(c->bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
+    bufferevent_set_timeouts(c->bev, ep->idle_timeout > 0 ? &rtv : NULL,
+                             ep->write_timeout > 0 ? &wtv : NULL);
+    log_debug("%s: session %llu to %s connected", ep->name, (unsigned long long)c->s.id,
+              c->s.peer_str);
+    c->s.established = true;
+    enum sess_verdict v = ep->ops->on_open ? ep->ops->on_open(&c->s) : SESS_OK;
+    apply(c, v);
+    process(c);
+}
+
+static void
 event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct conn *c = arg;
     const char *name = c->s.ep->name;
     unsigned long long id = (unsigned long long)c->s.id;
 
+    if (what & BEV_EVENT_CONNECTED) {
+        connected(c);
+        return;
+    }
+    if (c->flags & CONN_F_CONNECTING) {
+        int err = EVUTIL_SOCKET_ERROR();
+        set_end(c, (what & BEV_EVENT_TIMEOUT) ? "connection timed out"
+                   : err                      ? evutil_socket_error_to_string(err)
+                                              : "connection failed");
+        log_debug("%s: session %llu to %s: %s", name, id, c->s.peer_str, c->s.end);
+        free_later(c);
+        return;
+    }
     if (what & BEV_EVENT_EOF) {
         c->flags |= CONN_F_EOF;
+        set_end(c, "closed by the peer");
         if (c->flags & CONN_F_LINGER) {
             free_later(c);
             return;
@@ -269,9 +316,11 @@ event_cb(struct bufferevent *bev, short what, void *arg)
     }
     if (what & BEV_EVENT_TIMEOUT) {
         if (what & BEV_EVENT_WRITING) {
+            set_end(c, "not reading (write timeout)");
             log_info("%s: session %llu from %s: not reading its output for %.0fs, dropped", name,
                      id, c->s.peer_str, c->s.ep->write_timeout);
         } else {
+            set_end(c, "idle timeout");
             log_debug("%s: session %llu from %s: idle for %.0fs, closed", name, id, c->s.peer_str,
                       c->s.ep->idle_timeout);
         }
@@ -279,8 +328,8 @@ event_cb(struct bufferevent *bev, short what, void *arg)
         return;
     }
     if (what & BEV_EVENT_ERROR) {
-        log_debug("%s: session %llu from %s: %s", name, id, c->s.peer_str,
-                  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        set_end(c, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        log_debug("%s: session %llu from %s: %s", name, id, c->s.peer_str, c->s.end);
         free_later(c);
     }
 }
@@ -307,10 +356,42 @@ acl_allows(const struct endpoint *ep, const struct sockaddr *sa)
     return false;
 }
 
+/* A new session on @bev: registered, counted, reading; on_open is the caller's business. */
+static struct conn *
+conn_new(struct endpoint *ep, struct bufferevent *bev, const struct sockaddr *sa, socklen_t len)
+{
+    struct conn *c = xcalloc(1, sizeof(*c));
+
+    c->s.id = next_id++;
+    c->s.ep = ep;
+    memcpy(&c->s.peer, sa, len < sizeof(c->s.peer) ? len : sizeof(c->s.peer));
+    c->s.peer_len = len;
+    addr_format(sa, len, c->s.peer_str, sizeof(c->s.peer_str));
+    c->bev = bev;
+    c->defer = event_new(loop_base(), -1, 0, defer_cb, c);
+    bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+    bufferevent_setwatermark(c->bev, EV_READ, 0,
+                             framing_buffer_max(ep->ops->framing, ep->frame_limit));
+
+    if (by_id == NULL) {
+        by_id = map_new();
+    }
+    map_put(by_id, &c->s.id, sizeof(c->s.id), c);
+    c->next = all_conns;
+    if (all_conns) {
+        all_conns->prev = c;
+    }
+    all_conns = c;
+    ep->nsessions++;
+    live++;
+    return c;
+}
+
 void
 conn_accept(struct endpoint *ep, int fd, const struct sockaddr *sa, socklen_t len)
 {
     char peer[ADDR_STR_MAX];
+    struct bufferevent *bev;
     struct conn *c;
     struct timeval rtv = loop_tv(ep->idle_timeout), wtv = loop_tv(ep->write_timeout);
 
@@ -332,44 +413,60 @@ conn_accept(struct endpoint *ep, int fd, const struct sockaddr *sa, socklen_t le
     }
     evutil_make_socket_nonblocking(fd);
 
-    c = xcalloc(1, sizeof(*c));
-    c->s.id = next_id++;
-    c->s.ep = ep;
-    memcpy(&c->s.peer, sa, len < sizeof(c->s.peer) ? len : sizeof(c->s.peer));
-    c->s.peer_len = len;
-    memcpy(c->s.peer_str, peer, sizeof(peer));
-    c->bev = bufferevent_socket_new(loop_base(), fd, BEV_OPT_CLOSE_ON_FREE);
-    if (c->bev == NULL) {
+    bev = bufferevent_socket_new(loop_base(), fd, BEV_OPT_CLOSE_ON_FREE);
+    if (bev == NULL) {
         log_error("%s: cannot set up a connection from %s", ep->name, peer);
         close(fd);
-        free(c);
         return;
     }
-    c->defer = event_new(loop_base(), -1, 0, defer_cb, c);
-    bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
-    bufferevent_setwatermark(c->bev, EV_READ, 0,
-                             framing_buffer_max(ep->ops->framing, ep->frame_limit));
+    c = conn_new(ep, bev, sa, len);
     bufferevent_set_timeouts(c->bev, ep->idle_timeout > 0 ? &rtv : NULL,
                              ep->write_timeout > 0 ? &wtv : NULL);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-
-    if (by_id == NULL) {
-        by_id = map_new();
-    }
-    map_put(by_id, &c->s.id, sizeof(c->s.id), c);
-    c->next = all_conns;
-    if (all_conns) {
-        all_conns->prev = c;
-    }
-    all_conns = c;
-    ep->nsessions++;
-    live++;
     log_debug("%s: session %llu from %s opened", ep->name, (unsigned long long)c->s.id, peer);
 
     c->opened = true;
+    c->s.established = true;
     enum sess_verdict v = ep->ops->on_open ? ep->ops->on_open(&c->s) : SESS_OK;
     apply(c, v);
     update_reading(c);
+}
+
+struct session *
+conn_connect(struct endpoint *ep, const struct sockaddr *sa, socklen_t len, double timeout,
+             void *priv)
+{
+    struct bufferevent *bev = bufferevent_socket_new(loop_base(), -1, BEV_OPT_CLOSE_ON_FREE);
+    struct timeval tv = loop_tv(timeout);
+    struct conn *c;
+
+    if (bev == NULL) {
+        log_error("%s: out of memory", ep->name);
+        abort();
+    }
+    c = conn_new(ep, bev, sa, len);
+    c->s.priv = priv;
+    c->opened = true; /* on_close is owed from now on, even if connecting fails */
+    c->flags |= CONN_F_CONNECTING;
+    bufferevent_set_timeouts(c->bev, &tv, &tv);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    log_debug("%s: session %llu connecting to %s", ep->name, (unsigned long long)c->s.id,
+              c->s.peer_str);
+    if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&c->s.peer, (int)len) < 0) {
+        set_end(c, strerror(errno));
+        free_later(c);
+    }
+    return &c->s;
+}
+
+bool
+sess_local(const struct session *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+    const struct conn *c = (const struct conn *)s;
+    evutil_socket_t fd = bufferevent_getfd(c->bev);
+
+    *len = sizeof(*ss);
+    return fd >= 0 && getsockname(fd, (struct sockaddr *)ss, len) == 0;
 }
 
 int
@@ -385,6 +482,7 @@ sess_send(struct session *s, const void *p, size_t n)
     if (evbuffer_get_length(out) + n > s->ep->max_output) {
         log_warn("%s: session %llu from %s: more than %zu bytes of output queued, dropped",
                  s->ep->name, (unsigned long long)s->id, s->peer_str, s->ep->max_output);
+        set_end(c, "output limit exceeded");
         free_later(c);
         return -1;
     }
@@ -414,6 +512,12 @@ sess_sendf(struct session *s, const char *fmt, ...)
         return rc;
     }
     return sess_send(s, buf, (size_t)n);
+}
+
+void
+sess_abort(struct session *s)
+{
+    free_later(conn_of(s));
 }
 
 void

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Sessions: one accepted connection each, owned by the core. The core reads, cuts frames
- * (framing.h) and hands each complete frame to the owner's callbacks; the owner answers with
- * sess_send() and a verdict. Only this module touches a session's socket and buffers. Every
- * session has bounded input (the framing limit), bounded output (max_output) and timeouts.
+ * Sessions: one connection each, accepted from a listener or opened by us (conn_connect), owned
+ * by the core. The core reads, cuts frames (framing.h) and hands each complete frame to the
+ * owner's callbacks; the owner answers with sess_send() and a verdict. Only this module touches a
+ * session's socket and buffers. Every session has bounded input (the framing limit), bounded
+ * output (max_output) and timeouts.
  */
 #ifndef SB_CORE_CONN_H
 #define SB_CORE_CONN_H
@@ -28,14 +29,17 @@ enum sess_verdict {
 /* The callbacks of whoever owns an endpoint (a service). All run on the event loop. */
 struct sess_ops {
     enum framing framing;
-    /** on_open() - a connection was accepted; may set s->priv and greet. */
+    /** on_open() - a connection was accepted (may set s->priv and greet), or the connection
+     * conn_connect() opened is established. */
     enum sess_verdict (*on_open)(struct session *s);
     /** on_frame() - one complete frame; @p is valid only during the call. */
     enum sess_verdict (*on_frame)(struct session *s, const char *p, size_t n);
     /** on_frame_error() - the input cannot be framed; reply with the protocol's error. The
      * session is closed after the reply is flushed. */
     void (*on_frame_error)(struct session *s, const char *why);
-    /** on_close() - called exactly once, after on_open, when the session goes away; free priv. */
+    /** on_close() - called exactly once when the session goes away: after on_open for accepted
+     * sessions, always for conn_connect() ones (s->established tells whether it ever connected,
+     * s->end why it ended); free priv. */
     void (*on_close)(struct session *s);
 };
 
@@ -61,6 +65,8 @@ struct session {
     struct sockaddr_storage peer;
     socklen_t peer_len;
     char peer_str[ADDR_STR_MAX]; /* "1.2.3.4:5678", "[::1]:5678" or "unix" */
+    bool established;            /* on_open ran */
+    char end[64];                /* why the session ended, once known ("connection refused") */
 };
 
 /**
@@ -69,6 +75,19 @@ struct session {
  */
 void conn_accept(struct endpoint *ep, int fd, const struct sockaddr *sa, socklen_t len);
 
+/**
+ * conn_connect() - open a session to @sa (a numeric address: no DNS here), with @priv already
+ * set. on_open() runs once connected; if that fails or takes longer than @timeout seconds,
+ * on_close() runs with s->established false and the reason in s->end. Output sent before the
+ * connection is established is queued. Nothing is called from inside conn_connect() itself.
+ * Return: the session (always; a socket failure is reported through on_close()).
+ */
+struct session *conn_connect(struct endpoint *ep, const struct sockaddr *sa, socklen_t len,
+                             double timeout, void *priv);
+
+/** sess_local() - the local address of @s's socket; false if it has none yet. */
+bool sess_local(const struct session *s, struct sockaddr_storage *ss, socklen_t *len);
+
 /** sess_send() - queue @n bytes for the peer. Returns -1 (and schedules a close) if the session
  * is over its output limit or already closing. */
 int sess_send(struct session *s, const void *p, size_t n);
@@ -76,6 +95,9 @@ int sess_sendf(struct session *s, const char *fmt, ...) __attribute__((format(pr
 
 /** sess_close_later() - flush queued output, then close. Never frees during the caller. */
 void sess_close_later(struct session *s);
+
+/** sess_abort() - close now, dropping queued output (on_close runs on the next loop turn). */
+void sess_abort(struct session *s);
 
 /** sess_resume() - undo SESS_PAUSE: frames already buffered are delivered on the next loop turn. */
 void sess_resume(struct session *s);

@@ -248,18 +248,15 @@ listen_or_close(int fd, const char **why)
 }
 
 struct listener_set *
-listener_set_open(struct endpoint *ep, const struct cfg *cfg, const char *section, char *err,
-                  size_t errcap)
+listener_set_open_list(struct endpoint *ep, const char *list, unsigned mode, const char *where,
+                       char *err, size_t errcap)
 {
     struct listener_set *set = xcalloc(1, sizeof(*set));
     struct listen_spec *specs = NULL;
     size_t nspecs = 0;
     const char *why = "invalid address";
-    char where[400];
-    unsigned mode = cfg_mode(cfg, section, "unix_mode");
 
-    cfg_where(cfg, section, "listen", where, sizeof(where));
-    if (!listen_spec_parse_list(cfg_str(cfg, section, "listen"), &specs, &nspecs, &why)) {
+    if (!listen_spec_parse_list(list, &specs, &nspecs, &why)) {
         snprintf(err, errcap, "%s: %s", where, why);
         goto fail;
     }
@@ -306,6 +303,27 @@ fail:
     free(specs);
     listener_set_close(set);
     return NULL;
+}
+
+struct listener_set *
+listener_set_open(struct endpoint *ep, const struct cfg *cfg, const char *section, char *err,
+                  size_t errcap)
+{
+    char where[400];
+
+    cfg_where(cfg, section, "listen", where, sizeof(where));
+    return listener_set_open_list(ep, cfg_str(cfg, section, "listen"),
+                                  cfg_mode(cfg, section, "unix_mode"), where, err, errcap);
+}
+
+const struct sockaddr *
+listener_set_addr(const struct listener_set *ls, size_t i, socklen_t *len)
+{
+    if (i >= ls->n) {
+        return NULL;
+    }
+    *len = ls->v[i]->addr_len;
+    return (const struct sockaddr *)&ls->v[i]->addr;
 }
 
 static void

@@ -35,6 +35,17 @@ void endpoint_fini(struct endpoint *ep);
 struct listener_set *listener_set_open(struct endpoint *ep, const struct cfg *cfg,
                                        const char *section, char *err, size_t errcap);
 
+/**
+ * listener_set_open_list() - the same for a listen list given directly ("127.0.0.1:0, [::1]:0",
+ * see listen_spec_parse_list()); @where prefixes error messages.
+ */
+struct listener_set *listener_set_open_list(struct endpoint *ep, const char *list, unsigned mode,
+                                            const char *where, char *err, size_t errcap);
+
+/** listener_set_addr() - the bound address of listener @i (the real port when 0 was asked), or
+ * NULL past the last one. */
+const struct sockaddr *listener_set_addr(const struct listener_set *ls, size_t i, socklen_t *len);
+
 /** listener_set_describe() - write "kind address" lines (e.g. "tcp 127.0.0.1:8888") to @f. */
 void listener_set_describe(const struct listener_set *ls, const char *prefix, FILE *f);
 

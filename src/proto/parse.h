@@ -6,13 +6,23 @@
 #ifndef SB_PROTO_PARSE_H
 #define SB_PROTO_PARSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 /* A borrowed slice of someone else's buffer; not NUL-terminated. */
 struct str {
     const char *p;
     size_t n;
 };
+
+/* Does @s hold exactly the bytes of @c? */
+static inline bool
+str_eq(struct str s, const char *c)
+{
+    size_t n = strlen(c);
+    return s.n == n && memcmp(s.p, c, n) == 0;
+}
 
 enum parse_result {
     PARSE_OK,    /* a complete unit was decoded */

@@ -11,11 +11,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "proto/eurechat.h"
 #include "store/db.h"
 
 #define ACCOUNT_NAME_MAX 32
 #define PASSWORD_HASH_MAX crypto_pwhash_STRBYTES
-#define PASSWORD_MAX 256
 
 enum password_cost {
     PASSWORD_COST_MINIMUM,     /* libsodium's minimum: for tests only */

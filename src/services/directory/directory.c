@@ -165,7 +165,7 @@ dir_is_pong(const struct directory *d, const char *frame, size_t n)
     const char *why;
 
     return frame_parse(frame, n, d->max_payload, &f, &why) == PARSE_OK &&
-           f.type.n == strlen(DIR_T_PONG) && memcmp(f.type.p, DIR_T_PONG, f.type.n) == 0;
+           str_eq(f.type, DIR_T_PONG);
 }
 
 static void
