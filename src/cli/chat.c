@@ -118,14 +118,27 @@ set_target(const char *name)
 /* ---- leaving ----------------------------------------------------------------------------------
  */
 
+/* Hand the terminal back: erase the prompt and the unfinished line, restore the tty modes. */
+static void
+release_terminal(void)
+{
+    if (C.installed && C.tty) {
+        rl_set_prompt("");
+        rl_replace_line("", 0);
+        rl_redisplay();
+        rl_callback_handler_remove();
+    }
+    C.installed = false;
+    if (C.ev_stdin) {
+        event_del(C.ev_stdin);
+    }
+}
+
 static void
 stop(int rc)
 {
     C.rc = rc;
-    if (C.installed && C.tty) {
-        rl_callback_handler_remove();
-    }
-    C.installed = false;
+    release_terminal();
     event_base_loopexit(loop_base(), NULL);
 }
 
@@ -144,6 +157,9 @@ quit(void)
         return;
     }
     C.quitting = true;
+    if (!C.in_handler) {
+        release_terminal(); /* from a signal: no more input while leaving */
+    }
     node_leave(C.n, left, NULL);
 }
 
@@ -548,9 +564,7 @@ cmd_chat(struct cli_opts *o, int argc, char **argv)
     }
     node_start(C.n);
     event_base_dispatch(loop_base());
-    if (C.installed && C.tty) {
-        rl_callback_handler_remove();
-    }
+    release_terminal();
     node_free(C.n);
     for (size_t i = 0; i < 3; i++) {
         event_free(C.sig[i]);

@@ -41,6 +41,7 @@ struct conv {
     char name[EURE_NAME_MAX + 1];
     char where[ADDR_STR_MAX];
     struct session *s; /* NULL while the user is looked up */
+    bool looking_up;   /* a QUERY for this user is pending (it holds a pointer to us) */
     bool used;         /* a message went one way or the other */
     struct job *head, *tail;
     struct event *deadline;
@@ -59,6 +60,7 @@ struct node {
     void *arg;
     bool serve;
     bool bound;
+    bool was_bound; /* a BIND succeeded once: later refusals are not fatal */
     struct dirc *dir;
     struct listener_set *ls;
     struct sockaddr_storage adv; /* what we BIND */
@@ -254,6 +256,9 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 
     conv_fail_jobs(cv, EXIT_PEER, "%s%s%s did not answer within %.0fs", cv->name,
                    cv->where[0] ? " at " : "", cv->where, cv->n->o->timeout);
+    if (cv->looking_up) {
+        return; /* lookup_cb() frees it */
+    }
     conv_free(cv);
     if (s) {
         sess_abort(s);
@@ -390,6 +395,11 @@ lookup_cb(void *arg, const struct frame *f)
     socklen_t len;
     int r;
 
+    cv->looking_up = false;
+    if (cv->head == NULL) { /* every job timed out meanwhile */
+        conv_free(cv);
+        return;
+    }
     if (f == NULL) {
         conv_fail_jobs(cv, EXIT_DIRECTORY, "lost the directory while looking %s up", cv->name);
         conv_free(cv);
@@ -447,6 +457,7 @@ submit(struct node *n, const char *user, struct job *j)
             job_finish(j, EXIT_DIRECTORY, "not connected to the directory", 0);
             return;
         }
+        cv->looking_up = true;
     }
     if (cv->tail) {
         cv->tail->next = j;
@@ -610,10 +621,17 @@ bind_cb(void *arg, const struct frame *f)
         char *why = dirc_reply_text(f), msg[512];
         snprintf(msg, sizeof(msg), "the directory refused to bind %s: %s", where, why);
         free(why);
-        n->ops->fatal(n->arg, EXIT_BIND, msg);
+        if (!n->was_bound) {
+            n->ops->fatal(n->arg, EXIT_BIND, msg);
+        } else {
+            /* We were reachable before: a passing problem (the directory closes the connection
+             * after an ERR; binding is tried again when it is back). */
+            notify(n, "%s; trying again", msg);
+        }
         return;
     }
     n->bound = true;
+    n->was_bound = true;
     evtimer_add(n->keepalive, &tv);
     n->ops->online(n->arg, where);
 }

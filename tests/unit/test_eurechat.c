@@ -148,9 +148,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_result_lines),    cmocka_unit_test(test_result_empty),
+        cmocka_unit_test(test_result_lines),     cmocka_unit_test(test_result_empty),
         cmocka_unit_test(test_result_malformed), cmocka_unit_test(test_escape),
-        cmocka_unit_test(test_utf8_len),        cmocka_unit_test(test_password_rule),
+        cmocka_unit_test(test_utf8_len),         cmocka_unit_test(test_password_rule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
