@@ -175,7 +175,9 @@ sent_done(void *arg, int code, const char *msg, double rtt)
 {
     struct sent *s = arg;
 
-    if (code != EXIT_OK) {
+    if (code == EXIT_NO_USER) {
+        say('!', "%s", msg); /* "bob is not in the directory" says it all */
+    } else if (code != EXIT_OK) {
         say('!', "not delivered to %s: %s", s->to, msg);
     }
     free(s);

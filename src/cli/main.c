@@ -215,7 +215,8 @@ main(int argc, char **argv)
     }
     argc--, argv++;
     o.timeout = 10;
-    while ((c = getopt_long(argc, argv, "+u:d:t:vh", long_opts, NULL)) != -1) {
+    opterr = 0; /* one line of our own instead of getopt's */
+    while ((c = getopt_long(argc, argv, "+:u:d:t:vh", long_opts, NULL)) != -1) {
         switch (c) {
         case 'u':
             o.user = optarg;
@@ -249,8 +250,14 @@ main(int argc, char **argv)
         case 'h':
             fputs(usage_text, stdout);
             return EXIT_OK;
+        case ':':
+            return cli_fail(EXIT_USAGE, "option %s needs a value (try 'sb --help')",
+                            argv[optind - 1]);
         default:
-            return cli_fail(EXIT_USAGE, "try 'sb --help'");
+            if (optopt) {
+                return cli_fail(EXIT_USAGE, "unknown option -%c (try 'sb --help')", optopt);
+            }
+            return cli_fail(EXIT_USAGE, "unknown option %s (try 'sb --help')", argv[optind - 1]);
         }
     }
     if (o.user == NULL || o.user[0] == '\0') {

@@ -696,3 +696,11 @@ def ipv6_loopback_available():
         return True
     except OSError:
         return False
+
+
+# ---------------------------------------------------------------------------------------------
+# The chat client
+
+# The `sb` client (tests/system/test_sb.py, test_chat_tmux.py): SB_CLIENT, or `sb` next to the
+# daemon binary.
+CLIENT = os.environ.get("SB_CLIENT") or os.path.join(os.path.dirname(BINARY), "sb")
