@@ -24,7 +24,7 @@ check_result(const char *p, size_t n)
     while ((r = eure_result_next(p, n, &pos, &b)) == 1) {
         CHECK(pos > last && pos <= n);
         last = pos;
-        CHECK(b.user[0] != '\0' && strlen(b.user) <= EURE_NAME_MAX);
+        CHECK(eure_name_valid(b.user, strlen(b.user)));
         CHECK(b.port >= 1 && b.port <= 65535);
         CHECK(inet_pton(AF_INET, b.addr, buf) == 1 || inet_pton(AF_INET6, b.addr, buf) == 1);
     }

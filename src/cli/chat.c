@@ -208,24 +208,31 @@ pong(void *arg, int code, const char *msg, double rtt)
     free(who);
 }
 
+/* Keep the names of @result (at most CHAT_NAMES_MAX) for Tab completion. */
 static void
-remember_names(const struct eure_binding *v, size_t n)
+remember_names(const char *result, size_t n)
 {
+    struct eure_binding b;
+    size_t pos = 0;
+
     for (size_t i = 0; i < C.nnames; i++) {
         free(C.names[i]);
     }
-    free(C.names);
-    C.nnames = n < CHAT_NAMES_MAX ? n : CHAT_NAMES_MAX;
-    C.names = xcalloc(C.nnames + 1, sizeof(*C.names));
-    for (size_t i = 0; i < C.nnames; i++) {
-        C.names[i] = xstrdup(v[i].user);
+    C.nnames = 0;
+    if (C.names == NULL) {
+        C.names = xcalloc(CHAT_NAMES_MAX, sizeof(*C.names));
+    }
+    while (C.nnames < CHAT_NAMES_MAX && eure_result_next(result, n, &pos, &b) == 1) {
+        C.names[C.nnames++] = xstrdup(b.user);
     }
 }
 
 static void
-who_shown(void *arg, int code, const char *msg, const struct eure_binding *v, size_t n)
+who_shown(void *arg, int code, const char *msg, const char *result, size_t n)
 {
     bool quiet = arg != NULL;
+    struct eure_binding b;
+    size_t pos = 0, count = 0;
 
     if (code != EXIT_OK) {
         if (!quiet) {
@@ -233,18 +240,19 @@ who_shown(void *arg, int code, const char *msg, const struct eure_binding *v, si
         }
         return;
     }
-    remember_names(v, n);
+    remember_names(result, n);
     if (quiet) {
         return;
     }
-    for (size_t i = 0; i < n; i++) {
+    while (eure_result_next(result, n, &pos, &b) == 1) {
         char line[256];
-        bool v6 = strchr(v[i].addr, ':') != NULL;
-        snprintf(line, sizeof(line), "  %-16s %s%s%s:%u", v[i].user, v6 ? "[" : "", v[i].addr,
-                 v6 ? "]" : "", v[i].port);
+        bool v6 = strchr(b.addr, ':') != NULL;
+        snprintf(line, sizeof(line), "  %-16s %s%s%s:%u", b.user, v6 ? "[" : "", b.addr,
+                 v6 ? "]" : "", b.port);
         show(line);
+        count++;
     }
-    say('*', "%zu online", n);
+    say('*', "%zu online", count);
 }
 
 /* ---- commands ---------------------------------------------------------------------------------
@@ -543,11 +551,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
         }
         return;
     }
-    if (!C.online_once) {
-        stop(EXIT_OK);
-        return;
-    }
-    quit();
+    quit(); /* LEAVE: also undoes a BIND still in flight */
 }
 
 int

@@ -14,7 +14,9 @@
 #include "core/loop.h"
 #include "core/mem.h"
 
-#define DIRC_REPLY_MAX (64u << 20) /* a QUERY of everyone may be large */
+#define DIRC_REPLY_MAX (16u << 20) /* a QUERY of everyone may be large */
+#define DIRC_STABLE 10.0           /* seconds up before the backoff starts again from 1 s */
+#define DIRC_TEXT_MAX 400          /* bytes of an ERR reason shown */
 #define DIRC_BACKOFF_FIRST 1.0
 #define DIRC_BACKOFF_MAX 30.0
 
@@ -37,6 +39,7 @@ struct dirc {
     size_t addr_i; /* address being tried */
     double backoff;
     struct session *s;
+    double up_since; /* when the current connection was established */
     struct pending *head, *tail;
     struct event *timer; /* retry, or the oldest request's deadline */
 };
@@ -65,7 +68,8 @@ static struct endpoint dirc_ep = {
 char *
 dirc_reply_text(const struct frame *f)
 {
-    return text_escape(f->payload.p, f->payload.n, false);
+    return text_escape(f->payload.p, f->payload.n < DIRC_TEXT_MAX ? f->payload.n : DIRC_TEXT_MAX,
+                       false);
 }
 
 static void fail(struct dirc *d, int code, const char *fmt, ...)
@@ -242,7 +246,6 @@ login_pass_cb(void *arg, const struct frame *f)
     }
     d->state = D_READY;
     d->was_ready = true;
-    d->backoff = DIRC_BACKOFF_FIRST;
     d->ops->ready(d->arg);
 }
 
@@ -254,6 +257,7 @@ dirc_on_open(struct session *s)
     const char *pass[] = {d->o->password};
 
     d->state = D_LOGIN;
+    d->up_since = loop_now();
     if (send_frame(d, EURE_T_USER, user, 1) < 0 || send_frame(d, EURE_T_PASS, pass, 1) < 0) {
         fail(d, EXIT_USAGE, "cannot send the user name and password (not valid as one word)");
         return SESS_CLOSE;
@@ -329,6 +333,9 @@ dirc_on_close(struct session *s)
             fail(d, EXIT_DIRECTORY, "lost the directory at %s: %s", d->o->directory, why);
         }
         return;
+    }
+    if (established && loop_now() - d->up_since >= DIRC_STABLE) {
+        d->backoff = DIRC_BACKOFF_FIRST; /* it worked for a while: a new outage */
     }
     struct timeval tv = loop_tv(d->backoff);
     double retry = d->backoff;

@@ -263,8 +263,11 @@ main(int argc, char **argv)
     if (o.user == NULL || o.user[0] == '\0') {
         return cli_fail(EXIT_USAGE, "who are you? give -u USER");
     }
-    if (!frame_arg_valid(o.user, strlen(o.user))) {
-        return cli_fail(EXIT_USAGE, "the user name cannot contain blanks or control characters");
+    if (!eure_name_valid(o.user, strlen(o.user))) {
+        return cli_fail(EXIT_USAGE,
+                        "a user name is 1 to %d printable ASCII characters, without "
+                        "blanks or commas",
+                        EURE_NAME_MAX);
     }
     if (o.advertise) {
         struct sockaddr_storage ss;

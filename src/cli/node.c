@@ -51,7 +51,8 @@ struct conv {
 /* Per peer connection. */
 struct psess {
     struct node *n;
-    struct conv *cv; /* the conversation this connection carries, once known */
+    struct conv *cv;                /* the conversation this connection carries, if any */
+    char sender[EURE_NAME_MAX + 1]; /* the name in its first MESSAGE */
 };
 
 struct node {
@@ -115,8 +116,10 @@ send_err(struct session *s, const char *text)
     char head[64];
     int hl = frame_header(head, sizeof(head), EURE_T_ERR, NULL, 0, strlen(text));
 
-    sess_send(s, head, (size_t)hl);
-    sess_send(s, text, strlen(text));
+    if (hl > 0) {
+        sess_send(s, head, (size_t)hl);
+        sess_send(s, text, strlen(text));
+    }
 }
 
 static struct conv *
@@ -237,8 +240,9 @@ job_write(struct conv *cv, struct job *j)
     const char *args[] = {cv->n->o->user};
 
     if (!j->is_ping) {
+        /* Cannot fail: the user name was checked at start-up, the length is bounded. */
         int hl = frame_header(head, sizeof(head), EURE_T_MESSAGE, args, 1, j->len);
-        sess_send(cv->s, head, (size_t)hl);
+        sess_send(cv->s, head, hl > 0 ? (size_t)hl : 0);
         sess_send(cv->s, j->text, j->len);
         free(j->text);
         j->text = NULL;
@@ -284,20 +288,37 @@ peer_on_frame_error(struct session *s, const char *why)
     send_err(s, why);
 }
 
+/* This connection ends: replies to its user must not wait for it, nor fail in it. */
+static void
+conv_detach(struct psess *ps)
+{
+    if (ps->cv) {
+        conv_fail_jobs(ps->cv, EXIT_PEER, "%s at %s: the conversation broke off", ps->cv->name,
+                       ps->cv->where);
+        ps->cv->s = NULL;
+        conv_free(ps->cv); /* clears ps->cv */
+        ps->cv = NULL;
+    }
+}
+
 static enum sess_verdict
 on_message(struct session *s, struct psess *ps, const struct frame *f)
 {
     struct node *n = ps->n;
     char from[EURE_NAME_MAX + 1];
 
-    if (f->nargs != 1 || f->args[0].n > EURE_NAME_MAX) {
-        send_err(s, "a 'MESSAGE <sender>' with a sender name was expected");
+    if (f->nargs != 1 || !eure_name_valid(f->args[0].p, f->args[0].n)) {
+        send_err(s, "a 'MESSAGE <sender>' with a valid sender name was expected");
+        conv_detach(ps);
         return SESS_CLOSE;
     }
     memcpy(from, f->args[0].p, f->args[0].n);
     from[f->args[0].n] = '\0';
-    if (ps->cv && strcasecmp(ps->cv->name, from) != 0) {
+    if (ps->sender[0] == '\0') {
+        memcpy(ps->sender, from, sizeof(from));
+    } else if (strcasecmp(ps->sender, from) != 0) {
         send_err(s, "the sender of a conversation cannot change");
+        conv_detach(ps);
         return SESS_CLOSE;
     }
     if (ps->cv == NULL) {
@@ -326,6 +347,7 @@ peer_on_frame(struct session *s, const char *p, size_t len)
 
     if (frame_parse(p, len, CLI_MESSAGE_MAX, &f, &why) != PARSE_OK) {
         send_err(s, why);
+        conv_detach(ps);
         return SESS_CLOSE;
     }
     if (str_eq(f.type, EURE_T_MESSAGE)) {
@@ -447,7 +469,7 @@ submit(struct node *n, const char *user, struct job *j)
             job_finish(j, EXIT_DIRECTORY, "not connected to the directory", 0);
             return;
         }
-        if (!frame_arg_valid(user, strlen(user)) || strlen(user) > EURE_NAME_MAX) {
+        if (!eure_name_valid(user, strlen(user))) {
             job_finish(j, EXIT_USAGE, "not a valid user name", 0);
             return;
         }
@@ -515,8 +537,8 @@ static void
 who_cb(void *arg, const struct frame *f)
 {
     struct who_req *w = arg;
-    struct eure_binding *v = NULL;
-    size_t nv = 0, pos = 0;
+    struct eure_binding b;
+    size_t pos = 0, count = 0;
     int r = 0;
 
     if (f == NULL) {
@@ -527,26 +549,19 @@ who_cb(void *arg, const struct frame *f)
     if (!str_eq(f->type, EURE_T_RESULT)) {
         r = -1;
     }
-    while (r == 0 || r == 1) {
-        struct eure_binding b;
-        r = eure_result_next(f->payload.p, f->payload.n, &pos, &b);
-        if (r == 1) {
-            v = xrealloc(v, (nv + 1) * sizeof(*v));
-            v[nv++] = b;
-        } else if (r == 0) {
-            break;
-        }
+    /* Validate every line first; callers then walk the payload without copying it. */
+    while (r >= 0 && (r = eure_result_next(f->payload.p, f->payload.n, &pos, &b)) == 1) {
+        count++;
     }
     if (r < 0) {
         w->cb(w->arg, EXIT_DIRECTORY, "the directory gave a malformed answer", NULL, 0);
-    } else if (w->one && nv == 0) {
+    } else if (w->one && count == 0) {
         char msg[128];
         snprintf(msg, sizeof(msg), "%s is not in the directory", w->user);
         w->cb(w->arg, EXIT_NO_USER, msg, NULL, 0);
     } else {
-        w->cb(w->arg, EXIT_OK, NULL, v, nv);
+        w->cb(w->arg, EXIT_OK, NULL, f->payload.p, f->payload.n);
     }
-    free(v);
     free(w);
 }
 
@@ -561,7 +576,7 @@ node_who(struct node *n, const char *user, node_who_cb cb, void *arg)
     if (user) {
         w->one = true;
         snprintf(w->user, sizeof(w->user), "%s", user);
-        if (!frame_arg_valid(user, strlen(user))) {
+        if (!eure_name_valid(user, strlen(user))) {
             free(w);
             cb(arg, EXIT_USAGE, "not a valid user name", NULL, 0);
             return;
@@ -600,6 +615,11 @@ node_leave(struct node *n, node_done_cb cb, void *arg)
     l->arg = arg;
     n->bound = false;
     evtimer_del(n->keepalive);
+    if (!n->serve) {
+        free(l);
+        cb(arg, EXIT_OK, NULL, 0); /* never bound: leaving would unbind our other sessions */
+        return;
+    }
     if (dirc_request(n->dir, EURE_T_LEAVE, NULL, 0, leave_cb, l) < 0) {
         free(l);
         cb(arg, EXIT_DIRECTORY, "not connected to the directory", 0);
@@ -805,6 +825,7 @@ node_free(struct node *n)
     }
     while (n->convs) {
         struct session *s = n->convs->s;
+        conv_fail_jobs(n->convs, EXIT_PEER, "%s had not confirmed when we left", n->convs->name);
         conv_free(n->convs);
         if (s) {
             sess_abort(s);

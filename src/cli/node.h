@@ -32,8 +32,9 @@ struct node_ops {
 /* The outcome of a send, ping or leave: EXIT_OK, or an EXIT_* code and a message. @rtt is the
  * round-trip time in seconds for a ping. May run before the request function returns. */
 typedef void (*node_done_cb)(void *arg, int code, const char *msg, double rtt);
-typedef void (*node_who_cb)(void *arg, int code, const char *msg, const struct eure_binding *v,
-                            size_t n);
+/* @result, @n: on EXIT_OK, a RESULT payload whose every line is valid: walk it with
+ * eure_result_next(). */
+typedef void (*node_who_cb)(void *arg, int code, const char *msg, const char *result, size_t n);
 
 struct node *node_new(const struct cli_opts *o, bool serve, const struct node_ops *ops, void *arg);
 void node_start(struct node *n);
@@ -44,7 +45,8 @@ void node_send(struct node *n, const char *user, const char *text, size_t len, n
                void *arg);
 /** node_ping() - PING @user over the conversation (opened if needed). */
 void node_ping(struct node *n, const char *user, node_done_cb cb, void *arg);
-/** node_leave() - LEAVE the directory (when bound). */
+/** node_leave() - LEAVE the directory (when serving and logged in: a BIND in flight is undone
+ * too, since the directory answers in order). */
 void node_leave(struct node *n, node_done_cb cb, void *arg);
 void node_free(struct node *n);
 

@@ -17,7 +17,9 @@ struct app {
     struct cli_opts *o;
     struct node *n;
     int rc;
+    bool serving; /* listen: online, so a signal means LEAVE and exit 0 */
     bool leaving;
+    bool done;
     const char *target; /* who: one user; send: the recipient */
     char *text;         /* send: the message */
     size_t len;
@@ -27,6 +29,10 @@ struct app {
 static void
 finish(struct app *a, int rc, const char *msg)
 {
+    if (a->done) {
+        return; /* the first outcome stands (node_free() fails what is still pending) */
+    }
+    a->done = true;
     if (msg) {
         cli_fail(rc, "%s", msg);
     }
@@ -80,6 +86,10 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 {
     struct app *a = arg;
 
+    if (!a->serving) { /* who, send: interrupted before done */
+        finish(a, 128 + (int)sig, "interrupted");
+        return;
+    }
     if (a->leaving) {
         finish(a, EXIT_OK, NULL); /* second signal: do not wait */
         return;
@@ -91,6 +101,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 static int
 run(struct app *a, bool serve, const struct node_ops *ops)
 {
+    a->serving = serve;
     a->n = node_new(a->o, serve, ops, a);
     a->sig[0] = evsignal_new(loop_base(), SIGINT, signal_cb, a);
     a->sig[1] = evsignal_new(loop_base(), SIGTERM, signal_cb, a);
@@ -107,10 +118,13 @@ run(struct app *a, bool serve, const struct node_ops *ops)
 /* ---- sb who --------------------------------------------------------------------------------- */
 
 static void
-who_done(void *arg, int code, const char *msg, const struct eure_binding *v, size_t n)
+who_done(void *arg, int code, const char *msg, const char *result, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        printf("%s\t%s\t%u\n", v[i].user, v[i].addr, v[i].port);
+    struct eure_binding b;
+    size_t pos = 0;
+
+    while (code == EXIT_OK && eure_result_next(result, n, &pos, &b) == 1) {
+        printf("%s\t%s\t%u\n", b.user, b.addr, b.port);
     }
     fflush(stdout);
     finish(arg, code, msg);

@@ -269,6 +269,9 @@ connected(struct conn *c)
     struct timeval rtv = loop_tv(ep->idle_timeout), wtv = loop_tv(ep->write_timeout);
     int one = 1;
 
+    if (c->flags & CONN_F_DEAD) {
+        return; /* aborted while connecting: the owner has let go */
+    }
     c->flags &= ~CONN_F_CONNECTING;
     if (c->s.peer.ss_family != AF_UNIX) {
         setsockopt(bufferevent_getfd(c->bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

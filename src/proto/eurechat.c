@@ -43,6 +43,21 @@ field(char *dst, size_t cap, const char *p, size_t n)
     return true;
 }
 
+bool
+eure_name_valid(const char *p, size_t n)
+{
+    if (n == 0 || n > EURE_NAME_MAX) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c <= 0x20 || c >= 0x7f || c == ',') {
+            return false;
+        }
+    }
+    return true;
+}
+
 int
 eure_result_next(const char *p, size_t n, size_t *pos, struct eure_binding *b)
 {
@@ -58,7 +73,8 @@ eure_result_next(const char *p, size_t n, size_t *pos, struct eure_binding *b)
     len = end ? (size_t)(end - line) : n - *pos;
     c1 = memchr(line, ',', len);
     c2 = c1 ? memchr(c1 + 1, ',', len - (size_t)(c1 + 1 - line)) : NULL;
-    if (c2 == NULL || !field(b->user, sizeof(b->user), line, (size_t)(c1 - line)) ||
+    if (c2 == NULL || !eure_name_valid(line, (size_t)(c1 - line)) ||
+        !field(b->user, sizeof(b->user), line, (size_t)(c1 - line)) ||
         !field(b->addr, sizeof(b->addr), c1 + 1, (size_t)(c2 - c1 - 1))) {
         return -1;
     }

@@ -38,11 +38,18 @@ struct eure_binding {
 const char *eure_password_problem(const char *pw);
 
 /**
+ * eure_name_valid() - can @p,@n be shown as a user name: 1 to EURE_NAME_MAX printable ASCII
+ * characters other than blank and ','? (Stricter than the directory needs, so that no name
+ * from the network can hold a terminal control sequence.)
+ */
+bool eure_name_valid(const char *p, size_t n);
+
+/**
  * eure_result_next() - decode the next line of a RESULT payload.
  * @p, @n: the payload; @pos: where to start, advanced past the line on success
  * @b: filled on success
  * Return: 1 with @b filled, 0 at the end of the payload, -1 if the line is malformed (bad field
- * count, empty or over-long name, address that is not numeric, port outside 1-65535).
+ * count, name not valid by eure_name_valid(), address that is not numeric, port outside 1-65535).
  */
 int eure_result_next(const char *p, size_t n, size_t *pos, struct eure_binding *b);
 

@@ -10,6 +10,7 @@ stopped at teardown (SIGTERM, then SIGKILL if it hangs); a sanitizer report on t
 import os
 import re
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -767,3 +768,88 @@ def test_bind_check_ping_and_checker(make_daemon, make_listen):
     assert query(d) == [("bob", "127.0.0.1", bob.port)]
     assert_ok(send(d, "alice", "bob", "checked"))
     assert bob.wait_stdout(1) == ["alice\tchecked"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Found in review: interrupting a script, a sender that changes, hostile names
+
+
+def test_interrupted_send_exits_130_and_leaves_nothing(make_daemon, make_peer, make_listen):
+    """SIGINT while `sb send` waits for the PONG: exit 130, and no LEAVE (which would unbind
+    the sender's own `sb listen`, running elsewhere)."""
+    d = make_daemon({"directory": {"check_interval": "0"}})
+    alice = make_listen(d, "alice")
+    silent = make_peer(mode="silent")
+    with d.client() as c:
+        c.login("bob", password("bob"))
+        c.bind("127.0.0.1", silent.port)
+    p = subprocess.Popen([CLIENT, "send", "-u", "alice", "-d", dir_arg(d), "-t", "60", "bob",
+                          "hi"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=sb_env(password("alice")),
+                         start_new_session=True)
+    try:
+        silent.wait_message(1)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=t(10))
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    check_sanitizer(err, "sb send")
+    assert p.returncode == 130, (p.returncode, err)
+    assert err.decode() == "sb: interrupted\n"
+    assert [r[0] for r in query(d)] == ["alice", "bob"]
+    assert alice.alive()
+
+
+def test_sender_cannot_change_on_a_connection(directory, make_listen):
+    bob = make_listen(directory, "bob")
+    assert_ok(send(directory, "carol", "bob", "hello"))  # a conversation with carol exists
+    with Client((bob.host, bob.port)) as c:
+        c.send_msg("MESSAGE", "mallory", payload="one")
+        c.send_msg("MESSAGE", "carol", payload="I am carol now")
+        f = c.read_frame(t(5))
+        assert f.type == "ERR" and "cannot change" in f.text, f
+        c.expect_closed(t(5), allow_reset=True, allow_data=True)
+    assert bob.wait_stdout(2) == ["carol\thello", "mallory\tone"]
+    time.sleep(0.2)
+    assert len(bob.stdout_lines()) == 2
+
+
+def fake_directory(replies):
+    """A one-connection directory that answers USER, PASS and the next request with the
+    frames in replies (bytes, sent at once). Returns (port, thread)."""
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(1)
+    ls.settimeout(t(10))
+
+    def serve():
+        try:
+            conn, _ = ls.accept()
+            with conn:
+                conn.settimeout(t(10))
+                conn.recv(4096)
+                conn.sendall(replies)
+                time.sleep(t(1))
+        except OSError:
+            pass
+        finally:
+            ls.close()
+
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+    return ls.getsockname()[1], th
+
+
+@pytest.mark.parametrize("name", [b"ev\xc2\x9b2Jil", b"ev\x1b[2Jil", b"caf\xc3\xa9"])
+def test_hostile_names_from_the_directory(name):
+    """A name with a terminal control sequence (or any non-ASCII byte) is refused as a
+    malformed answer; nothing of it reaches the output."""
+    payload = name + b",127.0.0.1,5555"
+    port, th = fake_directory(b"ACK 0\nACK 0\nRESULT %d\n%s" % (len(payload), payload))
+    out = sb("127.0.0.1:%d" % port, "who", "alice")
+    th.join(t(15))
+    assert out.returncode == 3, out
+    assert one_error_line(out) == "sb: the directory gave a malformed answer"
+    assert out.stdout == b""

@@ -71,6 +71,9 @@ test_result_malformed(void **state)
         "al\033ice,127.0.0.1,5",
         "\n",
         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx,127.0.0.1,5",
+        "ev\xc2\x9b"
+        "2Jil,127.0.0.1,5",        /* a C1 control (CSI) in a name */
+        "caf\xc3\xa9,127.0.0.1,5", /* names are ASCII */
     };
     struct eure_binding b;
 
@@ -129,6 +132,23 @@ test_utf8_len(void **state)
 }
 
 static void
+test_name_rule(void **state)
+{
+    assert_true(eure_name_valid("alice", 5));
+    assert_true(eure_name_valid("[x]`^{}|\\_.-", 12));
+    assert_false(eure_name_valid("", 0));
+    assert_false(eure_name_valid("a b", 3));
+    assert_false(eure_name_valid("a,b", 3));
+    assert_false(eure_name_valid("a\x7f", 2));
+    assert_false(eure_name_valid("\xc3\xa9", 2));
+    assert_false(eure_name_valid("a\0", 2));
+    assert_true(
+        eure_name_valid("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 64));
+    assert_false(
+        eure_name_valid("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 65));
+}
+
+static void
 test_password_rule(void **state)
 {
     char longpw[PASSWORD_MAX + 2];
@@ -151,6 +171,7 @@ main(void)
         cmocka_unit_test(test_result_lines),     cmocka_unit_test(test_result_empty),
         cmocka_unit_test(test_result_malformed), cmocka_unit_test(test_escape),
         cmocka_unit_test(test_utf8_len),         cmocka_unit_test(test_password_rule),
+        cmocka_unit_test(test_name_rule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
