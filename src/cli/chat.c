@@ -537,7 +537,7 @@ on_message(void *arg, const char *from, const char *text, size_t n)
 }
 
 static void
-on_event(void *arg, const char *msg)
+on_event(void *arg, bool conversation, const char *msg)
 {
     say('*', "%s", msg);
 }

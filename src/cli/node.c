@@ -96,10 +96,11 @@ static struct endpoint peer_ep = {
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-static void notify(struct node *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void notify(struct node *n, bool conversation, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void
-notify(struct node *n, const char *fmt, ...)
+notify(struct node *n, bool conversation, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -107,7 +108,7 @@ notify(struct node *n, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    n->ops->event(n->arg, msg);
+    n->ops->event(n->arg, conversation, msg);
 }
 
 static void
@@ -372,7 +373,7 @@ peer_on_frame(struct session *s, const char *p, size_t len)
         if (cv->head) {
             conv_fail_jobs(cv, EXIT_PEER, "%s at %s refused: %s", cv->name, cv->where, reason);
         } else {
-            notify(ps->n, "%s says: ERR %s", cv->name, reason);
+            notify(ps->n, true, "%s says: ERR %s", cv->name, reason);
         }
         free(reason);
         return SESS_CLOSE;
@@ -397,7 +398,7 @@ peer_on_close(struct session *s)
             conv_fail_jobs(cv, EXIT_PEER, "%s at %s went away before confirming: %s", cv->name,
                            cv->where, s->end);
         } else if (cv->used) {
-            notify(n, "conversation with %s ended (%s)", cv->name, s->end);
+            notify(n, true, "conversation with %s ended (%s)", cv->name, s->end);
         }
         cv->s = NULL;
         conv_free(cv);
@@ -646,7 +647,7 @@ bind_cb(void *arg, const struct frame *f)
         } else {
             /* We were reachable before: a passing problem (the directory closes the connection
              * after an ERR; binding is tried again when it is back). */
-            notify(n, "%s; trying again", msg);
+            notify(n, false, "%s; trying again", msg);
         }
         return;
     }
@@ -674,7 +675,7 @@ keepalive_result(void *arg, const struct frame *f)
         return;
     }
     if (str_eq(f->type, EURE_T_RESULT) && f->payload.n == 0) {
-        notify(n, "the directory had dropped our binding; binding again");
+        notify(n, false, "the directory had dropped our binding; binding again");
         n->bound = false;
         send_bind(n);
         return;

@@ -25,8 +25,9 @@ struct node_ops {
     void (*fatal)(void *arg, int code, const char *msg);
     /** message() - a peer sent us a message (@text is raw bytes from the network). */
     void (*message)(void *arg, const char *from, const char *text, size_t n);
-    /** event() - something worth telling about a conversation ("bob went away: ..."). */
-    void (*event)(void *arg, const char *msg);
+    /** event() - something worth telling: about a conversation (@conversation: "conversation
+     * with bob ended ..."), or about our presence ("the directory had dropped our binding"). */
+    void (*event)(void *arg, bool conversation, const char *msg);
 };
 
 /* The outcome of a send, ping or leave: EXIT_OK, or an EXIT_* code and a message. @rtt is the

@@ -52,10 +52,13 @@ on_offline(void *arg, const char *why, double retry_in)
     fprintf(stderr, "sb: lost the directory (%s); reconnecting in %.0fs\n", why, retry_in);
 }
 
+/* Conversations come and go with every sender: only news about our presence is printed. */
 static void
-on_event(void *arg, const char *msg)
+on_event(void *arg, bool conversation, const char *msg)
 {
-    fprintf(stderr, "sb: %s\n", msg);
+    if (!conversation) {
+        fprintf(stderr, "sb: %s\n", msg);
+    }
 }
 
 static void

@@ -71,9 +71,8 @@ test_result_malformed(void **state)
         "al\033ice,127.0.0.1,5",
         "\n",
         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx,127.0.0.1,5",
-        "ev\xc2\x9b"
-        "2Jil,127.0.0.1,5",        /* a C1 control (CSI) in a name */
-        "caf\xc3\xa9,127.0.0.1,5", /* names are ASCII */
+        "ev\xc2\2332Jil,127.0.0.1,5", /* a C1 control (CSI, octal 233) in a name */
+        "caf\xc3\xa9,127.0.0.1,5",    /* names are ASCII */
     };
     struct eure_binding b;
 
