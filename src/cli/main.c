@@ -21,7 +21,6 @@
 #include "core/loop.h"
 #include "core/strutil.h"
 #include "core/term.h"
-#include "proto/frame.h"
 #include "version.h"
 
 #define DEFAULT_DIRECTORY "127.0.0.1:8888"

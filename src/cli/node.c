@@ -249,7 +249,7 @@ job_write(struct conv *cv, struct job *j)
         j->text = NULL;
         cv->used = true;
     }
-    sess_send(cv->s, "PING 0\n", 7);
+    sess_send(cv->s, EURE_PING_FRAME, strlen(EURE_PING_FRAME));
     j->written = true;
 }
 
@@ -355,7 +355,7 @@ peer_on_frame(struct session *s, const char *p, size_t len)
         return on_message(s, ps, &f);
     }
     if (str_eq(f.type, EURE_T_PING)) {
-        sess_send(s, "PONG 0\n", 7);
+        sess_send(s, EURE_PONG_FRAME, strlen(EURE_PONG_FRAME));
         return SESS_OK;
     }
     if (str_eq(f.type, EURE_T_PONG)) {

@@ -18,6 +18,10 @@
 #define EURE_T_PING "PING"
 #define EURE_T_PONG "PONG"
 
+/* The two frames without arguments or payload that both sides send as they are. */
+#define EURE_PING_FRAME "PING 0\n"
+#define EURE_PONG_FRAME "PONG 0\n"
+
 #include <stdbool.h>
 #include <stddef.h>
 

@@ -117,9 +117,9 @@ launch_more(struct checker *ck)
         p->ck = ck;
         str_copy(p->name, sizeof(p->name), name);
         p->generation = b->generation;
-        p->dial = dial_start((const struct sockaddr *)&b->sa, b->salen, d->check_timeout,
-                             DIR_PING_REQUEST, strlen(DIR_PING_REQUEST), FRAME_LENGTH,
-                             d->max_payload, probe_done, p);
+        p->dial =
+            dial_start((const struct sockaddr *)&b->sa, b->salen, d->check_timeout, EURE_PING_FRAME,
+                       strlen(EURE_PING_FRAME), FRAME_LENGTH, d->max_payload, probe_done, p);
         if (p->dial == NULL) {
             /* Out of descriptors, most likely: leave the rest for the next round. */
             log_warn("directory: checker cannot open a probe; %zu binding(s) left unchecked",

@@ -3,11 +3,7 @@
 #ifndef SB_DIRECTORY_MSGS_H
 #define SB_DIRECTORY_MSGS_H
 
-#define DIR_T_ACK "ACK"
-#define DIR_T_ERR "ERR"
-#define DIR_T_RESULT "RESULT"
-#define DIR_T_PING "PING"
-#define DIR_T_PONG "PONG"
+#include "proto/eurechat.h" /* message types (EURE_T_*) and the PING frame */
 
 #define DIR_MSG_HELLO "hi %s, authentication required"
 #define DIR_MSG_AUTH_OK "successfully authenticated"
@@ -24,7 +20,5 @@
 #define DIR_MSG_RATE "too many failed logins from your address, try again later"
 #define DIR_MSG_BUSY "server busy, try again later"
 #define DIR_MSG_INTERNAL "internal error, try again later"
-
-#define DIR_PING_REQUEST "PING 0\n"
 
 #endif

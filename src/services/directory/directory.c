@@ -99,7 +99,7 @@ replyf(struct session *s, const char *type, const char *fmt, ...)
 static enum sess_verdict
 fail(struct session *s, const char *text)
 {
-    reply(s, DIR_T_ERR, text, strlen(text));
+    reply(s, EURE_T_ERR, text, strlen(text));
     return SESS_CLOSE;
 }
 
@@ -165,7 +165,7 @@ dir_is_pong(const struct directory *d, const char *frame, size_t n)
     const char *why;
 
     return frame_parse(frame, n, d->max_payload, &f, &why) == PARSE_OK &&
-           str_eq(f.type, DIR_T_PONG);
+           str_eq(f.type, EURE_T_PONG);
 }
 
 static void
@@ -229,7 +229,7 @@ auth_done(void *arg, bool ran)
             ratelimit_undo(j->d->logins, (const struct sockaddr *)&s->peer, ds->name, loop_now());
             ds->state = ST_READY;
             log_info("directory: %s authenticated from %s", ds->name, s->peer_str);
-            reply(s, DIR_T_ACK, DIR_MSG_AUTH_OK, strlen(DIR_MSG_AUTH_OK));
+            reply(s, EURE_T_ACK, DIR_MSG_AUTH_OK, strlen(DIR_MSG_AUTH_OK));
             sess_resume(s);
         } else {
             if (!internal) {
@@ -255,7 +255,7 @@ cmd_user(struct session *s, struct dir_sess *ds, const struct frame *f)
     memcpy(ds->name, f->args[0].p, f->args[0].n);
     ds->name[f->args[0].n] = '\0';
     ds->state = ST_PASS;
-    replyf(s, DIR_T_ACK, DIR_MSG_HELLO, ds->name);
+    replyf(s, EURE_T_ACK, DIR_MSG_HELLO, ds->name);
     return SESS_OK;
 }
 
@@ -277,7 +277,7 @@ cmd_pass(struct session *s, struct dir_sess *ds, const struct frame *f)
     if (d->accounts == DIR_ACCOUNTS_OPEN) {
         ds->state = ST_READY;
         log_info("directory: %s logged in from %s (accounts = open)", ds->name, s->peer_str);
-        reply(s, DIR_T_ACK, DIR_MSG_AUTH_OK, strlen(DIR_MSG_AUTH_OK));
+        reply(s, EURE_T_ACK, DIR_MSG_AUTH_OK, strlen(DIR_MSG_AUTH_OK));
         return SESS_OK;
     }
     /* Failures count per address when they are known; and every attempt on one account counts
@@ -347,7 +347,7 @@ bind_checked(void *arg, enum dial_result r, const char *frame, size_t n)
     }
     binding_set(d, ds->name, req->addr, req->port, &req->sa, req->salen);
     log_info("directory: %s bound to %s port %u", ds->name, req->addr, req->port);
-    replyf(s, DIR_T_ACK, DIR_MSG_BOUND, req->addr, req->port);
+    replyf(s, EURE_T_ACK, DIR_MSG_BOUND, req->addr, req->port);
     free(req);
     sess_resume(s);
 }
@@ -359,7 +359,7 @@ cmd_bind(struct session *s, struct dir_sess *ds, const struct frame *f)
     char ip[INET6_ADDRSTRLEN + 1], portstr[8];
     long port;
     struct bind_req *req;
-    const char *req_bytes = d->bind_check == DIR_CHECK_PING ? DIR_PING_REQUEST : NULL;
+    const char *req_bytes = d->bind_check == DIR_CHECK_PING ? EURE_PING_FRAME : NULL;
 
     if (f->args[0].n >= sizeof(ip) || f->args[1].n >= sizeof(portstr)) {
         return fail(s, DIR_MSG_BAD_BIND);
@@ -435,9 +435,9 @@ cmd_query(struct session *s, struct dir_sess *ds, const struct frame *f)
             b = dir_binding_get(d, name);
         }
         if (b == NULL) {
-            reply(s, DIR_T_RESULT, "", 0);
+            reply(s, EURE_T_RESULT, "", 0);
         } else {
-            replyf(s, DIR_T_RESULT, "%s,%s,%u", b->name, b->addr, b->port);
+            replyf(s, EURE_T_RESULT, "%s,%s,%u", b->name, b->addr, b->port);
         }
         return SESS_OK;
     }
@@ -451,7 +451,7 @@ cmd_query(struct session *s, struct dir_sess *ds, const struct frame *f)
         pos += (size_t)snprintf(payload + pos, cap - pos, "%s%s,%s,%u", i ? "\n" : "", c.v[i]->name,
                                 c.v[i]->addr, c.v[i]->port);
     }
-    reply(s, DIR_T_RESULT, payload, pos);
+    reply(s, EURE_T_RESULT, payload, pos);
     free(payload);
     free(c.v);
     return SESS_OK;
@@ -468,7 +468,7 @@ cmd_leave(struct session *s, struct dir_sess *ds, const struct frame *f)
         }
         log_info("directory: %s left", ds->name);
     }
-    reply(s, DIR_T_ACK, DIR_MSG_LEFT, strlen(DIR_MSG_LEFT));
+    reply(s, EURE_T_ACK, DIR_MSG_LEFT, strlen(DIR_MSG_LEFT));
     return SESS_OK;
 }
 
@@ -534,7 +534,7 @@ dir_on_frame(struct session *s, const char *p, size_t n)
 static void
 dir_on_frame_error(struct session *s, const char *why)
 {
-    reply(s, DIR_T_ERR, why, strlen(why));
+    reply(s, EURE_T_ERR, why, strlen(why));
 }
 
 static void
