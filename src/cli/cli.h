@@ -42,7 +42,15 @@ int cmd_send(struct cli_opts *o, int argc, char **argv);
 int cmd_listen(struct cli_opts *o, int argc, char **argv);
 int cmd_chat(struct cli_opts *o, int argc, char **argv);
 
+/* Subcommands that parse their own options (argv[0] is the command's name). */
+int cmd_echo(int argc, char **argv);
+int cmd_get(int argc, char **argv);
+
 /** cli_fail() - print "sb: MSG" on stderr; returns @code. */
 int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/** cli_usage_error() - report what getopt_long() returned in @c (':' or '?') for @argv as one
+ * line naming the option, with @hint ("sb get --help"); returns EXIT_USAGE. */
+int cli_usage_error(int c, char **argv, const char *hint);
 
 #endif

@@ -35,7 +35,11 @@ static const char usage_text[] =
     "  sb send   [OPTIONS] USER [TEXT...]   deliver one message (no TEXT: read stdin)\n"
     "  sb listen [OPTIONS]                  go online and print incoming messages\n"
     "\n"
-    "Options:\n"
+    "Other services (each has its own --help):\n"
+    "  sb echo [-u] HOST PORT | unix:PATH   send stdin to an echo server, print the echo\n"
+    "  sb get [OPTIONS] URL                 fetch an http:// or https:// URL\n"
+    "\n"
+    "Options of the chat commands:\n"
     "  -u, --user USER           your user name (required)\n"
     "  -d, --directory HOST:PORT the directory (default " DEFAULT_DIRECTORY ")\n"
     "      --password-file FILE  read the password from the first line of FILE\n"
@@ -61,6 +65,18 @@ cli_fail(int code, const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
     return code;
+}
+
+int
+cli_usage_error(int c, char **argv, const char *hint)
+{
+    if (c == ':') {
+        return cli_fail(EXIT_USAGE, "option %s needs a value (try '%s')", argv[optind - 1], hint);
+    }
+    if (optopt) {
+        return cli_fail(EXIT_USAGE, "unknown option -%c (try '%s')", optopt, hint);
+    }
+    return cli_fail(EXIT_USAGE, "unknown option %s (try '%s')", argv[optind - 1], hint);
 }
 
 /* "host:port", "[v6]:port", "host" or a bare IPv6 address; resolved now, before the loop runs. */
@@ -187,6 +203,15 @@ static const struct command commands[] = {
     {"listen", cmd_listen, true, 0, 0, "no arguments"},
 };
 
+/* Commands of the other services: no user, directory or password. */
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} standalone[] = {
+    {"echo", cmd_echo},
+    {"get", cmd_get},
+};
+
 int
 main(int argc, char **argv)
 {
@@ -203,6 +228,12 @@ main(int argc, char **argv)
     if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("sb %s\n", SB_VERSION);
         return EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof(standalone) / sizeof(standalone[0]); i++) {
+        if (strcmp(argv[1], standalone[i].name) == 0) {
+            signal(SIGPIPE, SIG_IGN);
+            return standalone[i].run(argc - 1, argv + 1);
+        }
     }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(argv[1], commands[i].name) == 0) {
@@ -249,14 +280,8 @@ main(int argc, char **argv)
         case 'h':
             fputs(usage_text, stdout);
             return EXIT_OK;
-        case ':':
-            return cli_fail(EXIT_USAGE, "option %s needs a value (try 'sb --help')",
-                            argv[optind - 1]);
         default:
-            if (optopt) {
-                return cli_fail(EXIT_USAGE, "unknown option -%c (try 'sb --help')", optopt);
-            }
-            return cli_fail(EXIT_USAGE, "unknown option %s (try 'sb --help')", argv[optind - 1]);
+            return cli_usage_error(c, argv, "sb --help");
         }
     }
     if (o.user == NULL || o.user[0] == '\0') {

@@ -35,6 +35,7 @@ enum {
     CONN_F_DEAD = 1 << 4,         /* free on the next loop turn, no more I/O */
     CONN_F_LINGER = 1 << 5,       /* output flushed and write side shut down */
     CONN_F_CONNECTING = 1 << 6,   /* conn_connect(): waiting for the connection */
+    CONN_F_PREFACE = 1 << 7,      /* the first bytes may still be the endpoint's preface */
 };
 
 struct conn {
@@ -185,6 +186,41 @@ apply(struct conn *c, enum sess_verdict v)
     }
 }
 
+/* Is the input still on its way to being the preface (true: wait), or was it answered? Clears
+ * CONN_F_PREFACE once the bytes tell. */
+static bool
+preface_pending(struct conn *c, struct evbuffer *in)
+{
+    const struct preface *pf = c->s.ep->preface;
+    size_t len = evbuffer_get_length(in);
+    size_t m = len < pf->request_len ? len : pf->request_len;
+    const unsigned char *p;
+
+    if (m == 0) {
+        if (c->flags & CONN_F_EOF) {
+            c->flags &= ~CONN_F_PREFACE;
+            return false;
+        }
+        return true;
+    }
+    p = evbuffer_pullup(in, (ev_ssize_t)m);
+    if (memcmp(p, pf->request, m) != 0 || (m < pf->request_len && (c->flags & CONN_F_EOF))) {
+        c->flags &= ~CONN_F_PREFACE;
+        return false;
+    }
+    if (m < pf->request_len) {
+        return true;
+    }
+    c->flags &= ~CONN_F_PREFACE;
+    log_info("%s: session %llu from %s: answered a %s", c->s.ep->name, (unsigned long long)c->s.id,
+             c->s.peer_str, pf->name);
+    evbuffer_drain(in, pf->request_len);
+    set_end(c, pf->name);
+    sess_send(&c->s, pf->reply, pf->reply_len);
+    sess_close_later(&c->s);
+    return true;
+}
+
 static void
 process(struct conn *c)
 {
@@ -192,6 +228,10 @@ process(struct conn *c)
     struct evbuffer *out = bufferevent_get_output(c->bev);
     const struct endpoint *ep = c->s.ep;
 
+    if ((c->flags & CONN_F_PREFACE) && preface_pending(c, in)) {
+        update_reading(c);
+        return;
+    }
     while (!(c->flags & (CONN_F_PAUSED | CONN_F_CLOSING | CONN_F_DEAD))) {
         size_t deliver, consume;
         const char *why = NULL;
@@ -337,8 +377,8 @@ event_cb(struct bufferevent *bev, short what, void *arg)
     }
 }
 
-static bool
-acl_allows(const struct endpoint *ep, const struct sockaddr *sa)
+bool
+endpoint_allows(const struct endpoint *ep, const struct sockaddr *sa)
 {
     if (sa->sa_family == AF_UNIX) {
         return true; /* file permissions (unix_mode) guard UNIX sockets */
@@ -399,7 +439,7 @@ conn_accept(struct endpoint *ep, int fd, const struct sockaddr *sa, socklen_t le
     struct timeval rtv = loop_tv(ep->idle_timeout), wtv = loop_tv(ep->write_timeout);
 
     addr_format(sa, len, peer, sizeof(peer));
-    if (!acl_allows(ep, sa)) {
+    if (!endpoint_allows(ep, sa)) {
         log_info("%s: connection from %s refused by the access list", ep->name, peer);
         close(fd);
         return;
@@ -428,6 +468,9 @@ conn_accept(struct endpoint *ep, int fd, const struct sockaddr *sa, socklen_t le
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     log_debug("%s: session %llu from %s opened", ep->name, (unsigned long long)c->s.id, peer);
 
+    if (ep->preface && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)) {
+        c->flags |= CONN_F_PREFACE;
+    }
     c->opened = true;
     c->s.established = true;
     enum sess_verdict v = ep->ops->on_open ? ep->ops->on_open(&c->s) : SESS_OK;
@@ -546,6 +589,15 @@ sess_find(uint64_t id)
         return NULL;
     }
     return &c->s;
+}
+
+int
+dgram_reply(const struct dgram_from *from, const void *p, size_t n)
+{
+    ssize_t w = sendto(from->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL,
+                       (const struct sockaddr *)&from->addr, from->len);
+
+    return w == (ssize_t)n ? 0 : -1;
 }
 
 void

@@ -19,6 +19,7 @@
 
 struct session;
 struct endpoint;
+struct dgram_from;
 
 enum sess_verdict {
     SESS_OK,    /* go on with the next frame */
@@ -41,6 +42,31 @@ struct sess_ops {
      * sessions, always for conn_connect() ones (s->established tells whether it ever connected,
      * s->end why it ended); free priv. */
     void (*on_close)(struct session *s);
+    /** on_datagram() - optional: one datagram of @n bytes arrived on one of the endpoint's UDP
+     * sockets (listener_set_add_udp()); answer with dgram_reply(). @p is valid only during the
+     * call. The access lists were applied already. */
+    void (*on_datagram)(struct endpoint *ep, const struct dgram_from *from, const char *p,
+                        size_t n);
+};
+
+/* First bytes that someone other than the endpoint's owner answers: when an accepted TCP session
+ * starts with exactly @request, @reply is sent and the session closes, and the owner never sees
+ * it (the in-line socket policy). Input that stops matching goes to the owner as usual; a client
+ * that has sent only a strict prefix of @request is waited for. */
+struct preface {
+    const char *request;
+    size_t request_len;
+    const char *reply;
+    size_t reply_len;
+    const char *name; /* for logs: "policy request" */
+};
+
+/* Where a datagram came from, for the reply. */
+struct dgram_from {
+    int fd;
+    struct sockaddr_storage addr;
+    socklen_t len;
+    char str[ADDR_STR_MAX];
 };
 
 /* Limits and access lists shared by the sessions of one service. */
@@ -55,7 +81,8 @@ struct endpoint {
     double write_timeout; /* seconds a session may leave output unread */
     struct cidr *allow, *deny;
     size_t nallow, ndeny;
-    size_t nsessions; /* current count, maintained by the core */
+    size_t nsessions;              /* current count, maintained by the core */
+    const struct preface *preface; /* optional, set before the loop runs; borrowed */
 };
 
 struct session {
@@ -104,6 +131,13 @@ void sess_resume(struct session *s);
 
 /** sess_find() - the live session with @id, or NULL if it has gone. For asynchronous steps. */
 struct session *sess_find(uint64_t id);
+
+/** endpoint_allows() - do @ep's access lists admit a peer at @sa? (UNIX peers always are.) */
+bool endpoint_allows(const struct endpoint *ep, const struct sockaddr *sa);
+
+/** dgram_reply() - send one datagram back to @from, without blocking. Return: 0, or -1 if it
+ * was dropped (socket buffer full, or the source unreachable): datagrams may be lost. */
+int dgram_reply(const struct dgram_from *from, const void *p, size_t n);
 
 /** conn_close_all() - close every session now (shutdown); on_close runs for each. */
 void conn_close_all(void);

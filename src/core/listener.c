@@ -39,8 +39,9 @@ const struct cfg_key endpoint_keys[] = {
 };
 
 struct listener {
-    struct evconnlistener *evl;
-    struct event *retry; /* re-enables accepting after a resource error */
+    struct evconnlistener *evl; /* stream listeners */
+    struct event *udp;          /* UDP sockets (listener_set_add_udp()) */
+    struct event *retry;        /* re-enables accepting after a resource error */
     struct endpoint *ep;
     struct sockaddr_storage addr;
     socklen_t addr_len;
@@ -82,6 +83,39 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, i
 {
     struct listener *l = arg;
     conn_accept(l->ep, fd, sa, (socklen_t)len);
+}
+
+/* A bounded batch per wake-up, so that a flood on one socket cannot starve the rest of the loop;
+ * what is left is read on the next turn. */
+#define UDP_BATCH 64
+
+static void
+udp_cb(evutil_socket_t fd, short what, void *arg)
+{
+    static char buf[65536]; /* larger than any UDP payload (65507) */
+    struct listener *l = arg;
+
+    for (int i = 0; i < UDP_BATCH; i++) {
+        struct dgram_from from;
+        from.fd = fd;
+        from.len = sizeof(from.addr);
+        ssize_t n =
+            recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from.addr, &from.len);
+        if (n < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+                /* An ICMP error for an earlier reply, reported on the socket: nothing to do. */
+                log_debug("%s: udp: %s", l->ep->name, strerror(errno));
+                continue;
+            }
+            return;
+        }
+        addr_format((struct sockaddr *)&from.addr, from.len, from.str, sizeof(from.str));
+        if (!endpoint_allows(l->ep, (struct sockaddr *)&from.addr)) {
+            log_debug("%s: datagram from %s refused by the access list", l->ep->name, from.str);
+            continue;
+        }
+        l->ep->ops->on_datagram(l->ep, &from, buf, (size_t)n);
+    }
 }
 
 static void
@@ -305,6 +339,55 @@ fail:
     return NULL;
 }
 
+static int
+open_udp(struct listener *l, const struct listener *tcp, const char **why)
+{
+    int one = 1;
+    int family = tcp->addr.ss_family;
+    int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+    if (fd < 0) {
+        *why = strerror(errno);
+        return -1;
+    }
+    if (family == AF_INET6) {
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    }
+    if (bind(fd, (const struct sockaddr *)&tcp->addr, tcp->addr_len) < 0) {
+        *why = bind_error(errno);
+        close(fd);
+        return -1;
+    }
+    memcpy(&l->addr, &tcp->addr, tcp->addr_len);
+    l->addr_len = tcp->addr_len;
+    l->ep = tcp->ep;
+    l->udp = event_new(loop_base(), fd, EV_READ | EV_PERSIST, udp_cb, l);
+    event_add(l->udp, NULL);
+    return fd;
+}
+
+int
+listener_set_add_udp(struct listener_set *ls, const char *where, char *err, size_t errcap)
+{
+    size_t ntcp = ls->n;
+
+    for (size_t i = 0; i < ntcp; i++) {
+        const struct listener *tcp = ls->v[i];
+        const char *why;
+        if (tcp->evl == NULL || tcp->unix_path[0]) {
+            continue;
+        }
+        struct listener *l = listener_add(ls);
+        if (open_udp(l, tcp, &why) < 0) {
+            char shown[ADDR_STR_MAX];
+            addr_format((const struct sockaddr *)&tcp->addr, tcp->addr_len, shown, sizeof(shown));
+            snprintf(err, errcap, "%s: cannot receive UDP on %s: %s", where, shown, why);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 struct listener_set *
 listener_set_open(struct endpoint *ep, const struct cfg *cfg, const char *section, char *err,
                   size_t errcap)
@@ -339,7 +422,8 @@ listener_set_describe(const struct listener_set *ls, const char *prefix, FILE *f
 
     for (size_t i = 0; i < ls->n; i++) {
         describe_one(ls->v[i], buf, sizeof(buf));
-        fprintf(f, "%s %s %s\n", prefix, ls->v[i]->unix_path[0] ? "unix" : "tcp", buf);
+        const struct listener *l = ls->v[i];
+        fprintf(f, "%s %s %s\n", prefix, l->unix_path[0] ? "unix" : l->udp ? "udp" : "tcp", buf);
     }
 }
 
@@ -352,7 +436,8 @@ listener_set_summary(const struct listener_set *ls, char *buf, size_t cap)
     for (size_t i = 0; i < ls->n && pos < cap; i++) {
         char one[ADDR_STR_MAX];
         describe_one(ls->v[i], one, sizeof(one));
-        pos += (size_t)snprintf(buf + pos, cap - pos, "%s%s", i ? ", " : "", one);
+        pos += (size_t)snprintf(buf + pos, cap - pos, "%s%s%s", i ? ", " : "", one,
+                                ls->v[i]->udp ? " (udp)" : "");
     }
 }
 
@@ -369,6 +454,10 @@ listener_set_close(struct listener_set *ls)
         }
         if (l->retry) {
             event_free(l->retry);
+        }
+        if (l->udp) {
+            evutil_closesocket(event_get_fd(l->udp));
+            event_free(l->udp);
         }
         if (l->unix_path[0]) {
             unlink(l->unix_path);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Listening sockets (TCP over IPv4 and IPv6, UNIX stream) feeding conn_accept(), and the
- * configuration keys every service section shares: where it listens and the limits and access
- * lists of its sessions.
+ * Listening sockets (TCP over IPv4 and IPv6, UNIX stream) feeding conn_accept(), UDP sockets
+ * feeding a service's on_datagram(), and the configuration keys every service section shares:
+ * where it listens and the limits and access lists of its sessions.
  */
 #ifndef SB_CORE_LISTENER_H
 #define SB_CORE_LISTENER_H
@@ -41,6 +41,14 @@ struct listener_set *listener_set_open(struct endpoint *ep, const struct cfg *cf
  */
 struct listener_set *listener_set_open_list(struct endpoint *ep, const char *list, unsigned mode,
                                             const char *where, char *err, size_t errcap);
+
+/**
+ * listener_set_add_udp() - also receive datagrams on the address and port of every TCP listener
+ * of @ls (the port actually bound, when 0 was asked), delivered to the endpoint's on_datagram().
+ * Return: 0, or -1 with a message prefixed by @where in @err (the set is left for the caller to
+ * close).
+ */
+int listener_set_add_udp(struct listener_set *ls, const char *where, char *err, size_t errcap);
 
 /** listener_set_addr() - the bound address of listener @i (the real port when 0 was asked), or
  * NULL past the last one. */

@@ -52,6 +52,24 @@ registry_defaults(void)
     return text;
 }
 
+/* A service's preface (the in-line policy) is answered on the listeners of all the others. */
+static void
+share_prefaces(void)
+{
+    for (size_t i = 0; i < NSERVICES; i++) {
+        const struct preface *pf;
+        if (!active[i] || running[i].ops->preface == NULL ||
+            (pf = running[i].ops->preface(&running[i])) == NULL) {
+            continue;
+        }
+        for (size_t j = 0; j < NSERVICES; j++) {
+            if (j != i && active[j]) {
+                running[j].ep.preface = pf;
+            }
+        }
+    }
+}
+
 int
 registry_start(const struct service_env *env, char *err, size_t errcap)
 {
@@ -76,12 +94,13 @@ registry_start(const struct service_env *env, char *err, size_t errcap)
         }
         active[i] = true;
         svc->listeners = listener_set_open(&svc->ep, env->cfg, ops->name, err, errcap);
-        if (svc->listeners == NULL) {
+        if (svc->listeners == NULL || (ops->listening && ops->listening(svc, err, errcap) < 0)) {
             registry_stop_listening();
             registry_stop();
             return -1;
         }
     }
+    share_prefaces();
     for (size_t i = 0; i < NSERVICES; i++) {
         if (active[i] && running[i].ops->start) {
             running[i].ops->start(&running[i]);

@@ -34,6 +34,17 @@ struct service_ops {
      * problem, which it usually is).
      */
     int (*init)(struct service *svc, const struct service_env *env, char *err, size_t errcap);
+    /**
+     * listening() - optional: called right after the service's listeners are open (svc->listeners
+     * is set), to add more (listener_set_add_udp()). Return: 0, or -1 with a message in @err.
+     */
+    int (*listening)(struct service *svc, char *err, size_t errcap);
+    /**
+     * preface() - optional: the first bytes this service answers on the TCP listeners of every
+     * other service (the in-line socket policy), or NULL for none. Called once after every
+     * service has started listening; the result must live until fini().
+     */
+    const struct preface *(*preface)(struct service *svc);
     /** start() - optional: called once listeners are open, to start timers. */
     void (*start)(struct service *svc);
     /** fini() - stop timers and probes, free svc->priv. Sessions are already closed. */
