@@ -13,28 +13,9 @@
 #include "fuzz/fuzz.h"
 
 static bool
-inside(const char *base, size_t n, struct str s)
-{
-    return s.p >= base && s.n <= n && (size_t)(s.p - base) <= n - s.n;
-}
-
-static bool
 same_slice(struct str a, struct str b)
 {
     return a.n == b.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0);
-}
-
-/* A heap copy of exactly @n bytes, so that AddressSanitizer sees any read past the end. */
-static char *
-exact(const char *p, size_t n)
-{
-    char *q = malloc(n ? n : 1);
-
-    CHECK(q != NULL);
-    if (n > 0) {
-        memcpy(q, p, n);
-    }
-    return q;
 }
 
 /* Encode @f's header with frame_header(), append its payload, parse again: same frame. */

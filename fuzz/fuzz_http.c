@@ -16,25 +16,6 @@
 #include "proto/http.h"
 #include "fuzz/fuzz.h"
 
-/* A heap copy of exactly @n bytes, so that AddressSanitizer sees any read past the end. */
-static char *
-exact(const char *p, size_t n)
-{
-    char *q = malloc(n ? n : 1);
-
-    CHECK(q != NULL);
-    if (n > 0) {
-        memcpy(q, p, n);
-    }
-    return q;
-}
-
-static bool
-inside(const char *base, size_t n, struct str s)
-{
-    return s.p >= base && s.n <= n && (size_t)(s.p - base) <= n - s.n;
-}
-
 static bool
 is_hex(unsigned char c)
 {

@@ -3,6 +3,7 @@
 #ifndef SB_CLI_CLI_H
 #define SB_CLI_CLI_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
@@ -48,6 +49,7 @@ int cmd_get(int argc, char **argv);
 
 /** cli_fail() - print "sb: MSG" on stderr; returns @code. */
 int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int cli_vfail(int code, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 /** cli_usage_error() - report what getopt_long() returned in @c (':' or '?') for @argv as one
  * line naming the option, with @hint ("sb get --help"); returns EXIT_USAGE. */

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -65,8 +66,17 @@ struct stream {
     size_t out_len;
     bool stdin_done, shut;
     unsigned long long sent, echoed, first_diff;
+    double progress; /* when the server last took or echoed bytes */
     bool differs;
 };
+
+static double
+now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 /* Take what the server sent: print it and check it against what is owed. */
 static int
@@ -136,14 +146,19 @@ run_stream(struct stream *st)
             {.fd = st->fd, .events = POLLIN | (ready ? POLLOUT : 0)},
             {.fd = want_stdin ? STDIN_FILENO : -1, .events = POLLIN},
         };
-        /* Waiting on the user has no time limit; waiting on the server has. */
+        /* Waiting on the user has no time limit; waiting on the server has, counted from its
+         * last sign of life (bytes taken or echoed), whatever the user does meanwhile. */
         bool waiting_server = ready > 0 || st->owed.len > 0 || st->shut;
-        int rc = poll(pfd, 2, waiting_server && !want_stdin ? (int)(st->timeout * 1000) : -1);
+        double left = st->timeout - (now() - st->progress);
+        int rc = poll(pfd, 2, waiting_server ? (left > 0 ? (int)(left * 1000) + 1 : 0) : -1);
 
         if (rc < 0 && errno == EINTR) {
             continue;
         }
-        if (rc == 0) {
+        if (!waiting_server) {
+            st->progress = now(); /* the clock starts when something is owed */
+        }
+        if (waiting_server && now() - st->progress >= st->timeout) {
             fprintf(stderr, "sb: no echo for %.1fs (%llu of %llu bytes echoed)\n", st->timeout,
                     st->echoed, st->sent);
             return NET_TIMEOUT;
@@ -163,6 +178,9 @@ run_stream(struct stream *st)
             if (r == 0) {
                 break;
             }
+            if (r > 0) {
+                st->progress = now();
+            }
             if (r > 0 && (rc = take_echo(st, in, (size_t)r)) != NET_OK) {
                 return rc;
             }
@@ -174,6 +192,7 @@ run_stream(struct stream *st)
                 return NET_RECV;
             }
             if (w > 0) {
+                st->progress = now();
                 owed_add(&st->owed, st->out, (size_t)w);
                 st->sent += (unsigned long long)w;
                 memmove(st->out, st->out + w, st->out_len - (size_t)w);
@@ -372,6 +391,7 @@ cmd_echo(int argc, char **argv)
         struct stream *st = xcalloc(1, sizeof(*st));
         st->fd = fd;
         st->timeout = timeout;
+        st->progress = now();
         rc = run_stream(st);
         free(st->owed.buf);
         free(st);

@@ -75,27 +75,34 @@ struct xfer {
     SSL_CTX *ctx;
 };
 
+/* The sink whose progress line is on the screen, cleared before any message. */
+static struct sink *progress_sink;
+
+static void progress_clear(struct sink *k);
+
+static int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* cli_fail(), after clearing the progress line so the message starts a line of its own. */
+static int
+fail(int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (progress_sink) {
+        progress_clear(progress_sink);
+    }
+    va_start(ap, fmt);
+    code = cli_vfail(code, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
 static double
 since(const struct timespec *t)
 {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
-}
-
-static int fail_with(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int
-fail_with(int code, const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("sb: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return code;
 }
 
 /* ----------------------------------------------------------------------------------------- */
@@ -155,13 +162,13 @@ sink_write(struct sink *k, const char *p, size_t n)
         k->fd = open(k->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
         if (k->fd < 0) {
             progress_clear(k);
-            return fail_with(NET_WRITE, "cannot create %s: %s", k->path, strerror(errno));
+            return fail(NET_WRITE, "cannot create %s: %s", k->path, strerror(errno));
         }
     }
     if (n > 0 && !net_write_all(k->fd, p, n)) {
         progress_clear(k);
-        return fail_with(NET_WRITE, "cannot write %s: %s", k->path ? k->path : "the output",
-                         strerror(errno));
+        return fail(NET_WRITE, "cannot write %s: %s", k->path ? k->path : "the output",
+                    strerror(errno));
     }
     return NET_OK;
 }
@@ -191,18 +198,33 @@ xfer_close(struct xfer *x)
     }
 }
 
+static double
+mono(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
+/* TLS runs on a non-blocking socket, so that every OpenSSL call returns and each wait is a
+ * poll() against one deadline: a server that sends a record a byte at a time cannot stretch a
+ * handshake or a read past its limit. Returns false when the deadline has passed. */
+static bool
+tls_wait(struct xfer *x, int e, double deadline)
+{
+    double left = deadline - mono();
+    return left > 0 && net_wait(x->fd, e == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN, left) > 0;
+}
+
 /* Read into @p; returns bytes (> 0), 0 at the end of the stream, or -code. */
 static ssize_t
 xfer_read(struct xfer *x, char *p, size_t n, double timeout)
 {
+    double deadline = mono() + timeout;
     ssize_t r;
 
     while (x->ssl) {
-        /* Data OpenSSL has decrypted already is not visible to poll(). */
-        if (SSL_pending(x->ssl) == 0 && net_wait(x->fd, POLLIN, timeout) == 0) {
-            fail_with(0, "no data for %.1fs", timeout);
-            return -NET_TIMEOUT;
-        }
+        ERR_clear_error();
         int k = SSL_read(x->ssl, p, (int)(n > INT32_MAX ? INT32_MAX : n));
         if (k > 0) {
             return k;
@@ -212,54 +234,63 @@ xfer_read(struct xfer *x, char *p, size_t n, double timeout)
             return 0;
         }
         if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-            continue; /* a record that is not complete yet, or a post-handshake message */
+            if (!tls_wait(x, e, deadline)) {
+                fail(0, "no data for %.1fs", timeout);
+                return -NET_TIMEOUT;
+            }
+            continue;
         }
         unsigned long err = ERR_get_error();
-        if (err == 0 && e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            fail_with(0, "no data for %.1fs", timeout);
-            return -NET_TIMEOUT;
-        }
-        fail_with(0, "TLS connection broken: %s",
-                  err                               ? ERR_reason_error_string(err)
-                  : e == SSL_ERROR_SYSCALL && errno ? strerror(errno)
-                                                    : "unexpected end");
+        fail(0, "TLS connection broken: %s",
+             err                               ? ERR_reason_error_string(err)
+             : e == SSL_ERROR_SYSCALL && errno ? strerror(errno)
+                                               : "unexpected end");
         return -NET_RECV;
     }
     if (net_wait(x->fd, POLLIN, timeout) == 0) {
-        fail_with(0, "no data for %.1fs", timeout);
+        fail(0, "no data for %.1fs", timeout);
         return -NET_TIMEOUT;
     }
     do {
         r = recv(x->fd, p, n, 0);
     } while (r < 0 && errno == EINTR);
     if (r < 0) {
-        fail_with(0, "connection broken: %s", strerror(errno));
+        fail(0, "connection broken: %s", strerror(errno));
         return -NET_RECV;
     }
     return r;
 }
 
 static int
-xfer_write(struct xfer *x, const char *p, size_t n)
+xfer_write(struct xfer *x, const char *p, size_t n, double timeout)
 {
-    if (x->ssl) {
-        size_t done = 0;
-        while (done < n) {
-            int k = SSL_write(x->ssl, p + done, (int)(n - done));
-            if (k <= 0) {
-                return fail_with(NET_RECV, "cannot send the request over TLS");
-            }
+    double deadline = mono() + timeout;
+
+    for (size_t done = 0; x->ssl && done < n;) {
+        ERR_clear_error();
+        int k = SSL_write(x->ssl, p + done, (int)(n - done));
+        if (k > 0) {
             done += (size_t)k;
+            continue;
         }
-        return NET_OK;
+        int e = SSL_get_error(x->ssl, k);
+        if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+            return fail(NET_RECV, "cannot send the request over TLS");
+        }
+        if (!tls_wait(x, e, deadline)) {
+            return fail(NET_TIMEOUT, "cannot send the request for %.1fs", timeout);
+        }
     }
-    for (size_t done = 0; done < n;) {
-        ssize_t w = send(x->fd, p + done, n - done, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR) {
+    for (size_t done = 0; !x->ssl && done < n;) {
+        if (net_wait(x->fd, POLLOUT, timeout) == 0) {
+            return fail(NET_TIMEOUT, "cannot send the request for %.1fs", timeout);
+        }
+        ssize_t w = send(x->fd, p + done, n - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0 && (errno == EINTR || errno == EAGAIN)) {
             continue;
         }
         if (w < 0) {
-            return fail_with(NET_RECV, "cannot send the request: %s", strerror(errno));
+            return fail(NET_RECV, "cannot send the request: %s", strerror(errno));
         }
         done += (size_t)w;
     }
@@ -281,7 +312,7 @@ tls_start(struct xfer *x, const struct url *u, const struct get_opts *o)
     if (x->ctx == NULL) {
         x->ctx = SSL_CTX_new(TLS_client_method());
         if (x->ctx == NULL) {
-            return fail_with(NET_INTERNAL, "cannot set up TLS");
+            return fail(NET_INTERNAL, "cannot set up TLS");
         }
         SSL_CTX_set_min_proto_version(x->ctx, TLS1_2_VERSION);
         SSL_CTX_set_verify(x->ctx, SSL_VERIFY_PEER, NULL);
@@ -290,15 +321,15 @@ tls_start(struct xfer *x, const struct url *u, const struct get_opts *o)
         SSL_CTX_set_options(x->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
         if (o->cacert) {
             if (SSL_CTX_load_verify_locations(x->ctx, o->cacert, NULL) != 1) {
-                return fail_with(NET_CACERT, "cannot use the CA certificates in %s", o->cacert);
+                return fail(NET_CACERT, "cannot use the CA certificates in %s", o->cacert);
             }
         } else if (SSL_CTX_set_default_verify_paths(x->ctx) != 1) {
-            return fail_with(NET_CACERT, "cannot load the system's CA certificates");
+            return fail(NET_CACERT, "cannot load the system's CA certificates");
         }
     }
     x->ssl = SSL_new(x->ctx);
     if (x->ssl == NULL || SSL_set_fd(x->ssl, x->fd) != 1) {
-        return fail_with(NET_INTERNAL, "cannot set up TLS");
+        return fail(NET_INTERNAL, "cannot set up TLS");
     }
     if (is_ip_literal(u)) {
         X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(x->ssl), u->host);
@@ -306,21 +337,30 @@ tls_start(struct xfer *x, const struct url *u, const struct get_opts *o)
         SSL_set_tlsext_host_name(x->ssl, u->host);
         SSL_set1_host(x->ssl, u->host);
     }
-    ERR_clear_error();
-    if (SSL_connect(x->ssl) == 1) {
-        return NET_OK;
+    double deadline = mono() + o->connect_timeout;
+    int k, e = SSL_ERROR_NONE;
+    for (;;) {
+        ERR_clear_error();
+        if ((k = SSL_connect(x->ssl)) == 1) {
+            return NET_OK;
+        }
+        e = SSL_get_error(x->ssl, k);
+        if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+            break;
+        }
+        if (!tls_wait(x, e, deadline)) {
+            return fail(NET_TIMEOUT, "TLS handshake with %s timed out after %.1fs", u->host,
+                        o->connect_timeout);
+        }
     }
     verify = SSL_get_verify_result(x->ssl);
     if (verify != X509_V_OK) {
-        return fail_with(NET_CERT, "the certificate of %s is not accepted: %s", u->host,
-                         X509_verify_cert_error_string(verify));
+        return fail(NET_CERT, "the certificate of %s is not accepted: %s", u->host,
+                    X509_verify_cert_error_string(verify));
     }
     unsigned long err = ERR_get_error();
-    if (err == 0 && errno == EAGAIN) {
-        return fail_with(NET_TIMEOUT, "TLS handshake with %s timed out", u->host);
-    }
-    return fail_with(NET_TLS, "TLS handshake with %s failed: %s", u->host,
-                     err ? ERR_reason_error_string(err) : "the server closed the connection");
+    return fail(NET_TLS, "TLS handshake with %s failed: %s", u->host,
+                err ? ERR_reason_error_string(err) : "the server closed the connection");
 }
 
 static int
@@ -332,12 +372,12 @@ xfer_open(struct xfer *x, const struct url *u, const struct get_opts *o)
 
     snprintf(port, sizeof(port), "%u", u->port);
     if ((rc = net_resolve(u->host, port, SOCK_STREAM, &res, why, sizeof(why))) != NET_OK) {
-        return fail_with(rc, "%s", why);
+        return fail(rc, "%s", why);
     }
     rc = net_connect(res, o->connect_timeout, &x->fd, why, sizeof(why));
     freeaddrinfo(res);
     if (rc != NET_OK) {
-        return fail_with(rc, "%s", why);
+        return fail(rc, "%s", why);
     }
     if (o->verbose) {
         fprintf(stderr, "* connected to %s port %u\n", u->host, u->port);
@@ -345,20 +385,10 @@ xfer_open(struct xfer *x, const struct url *u, const struct get_opts *o)
     if (!u->tls) {
         return NET_OK;
     }
-    /* The handshake blocks: bound it with the connect timeout. */
-    struct timeval tv = {
-        (time_t)o->connect_timeout,
-        (suseconds_t)((o->connect_timeout - (double)(time_t)o->connect_timeout) * 1e6)};
-    setsockopt(x->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(x->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    fcntl(x->fd, F_SETFL, fcntl(x->fd, F_GETFL) | O_NONBLOCK);
     rc = tls_start(x, u, o);
-    if (rc == NET_OK) {
-        tv = (struct timeval){(time_t)o->read_timeout, 0};
-        setsockopt(x->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        setsockopt(x->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-        if (o->verbose) {
-            fprintf(stderr, "* %s, %s\n", SSL_get_version(x->ssl), SSL_get_cipher(x->ssl));
-        }
+    if (rc == NET_OK && o->verbose) {
+        fprintf(stderr, "* %s, %s\n", SSL_get_version(x->ssl), SSL_get_cipher(x->ssl));
     }
     return rc;
 }
@@ -387,7 +417,7 @@ send_request(struct xfer *x, const struct url *u, const struct get_opts *o)
     if (o->verbose) {
         fprintf(stderr, "> %.*s", n - 2, req);
     }
-    rc = xfer_write(x, req, (size_t)n);
+    rc = xfer_write(x, req, (size_t)n, o->read_timeout);
     free(req);
     return rc;
 }
@@ -401,11 +431,11 @@ read_head(struct xfer *x, struct response *r, const struct get_opts *o)
         enum parse_result pr =
             r->len ? http_head_parse(r->buf, r->len, &r->head, &r->head_len, &why) : PARSE_AGAIN;
         if (pr == PARSE_ERR) {
-            return fail_with(NET_BAD_REPLY, "malformed response: %s", why);
+            return fail(NET_BAD_REPLY, "malformed response: %s", why);
         }
         if (pr == PARSE_OK && r->head.status >= 100 && r->head.status < 200) {
             if (r->head.status == 101) {
-                return fail_with(NET_BAD_REPLY, "the server switched protocols (101)");
+                return fail(NET_BAD_REPLY, "the server switched protocols (101)");
             }
             /* 100 Continue, 103 Early Hints: the real answer follows. */
             memmove(r->buf, r->buf + r->head_len, r->len - r->head_len);
@@ -416,18 +446,18 @@ read_head(struct xfer *x, struct response *r, const struct get_opts *o)
             return NET_OK;
         }
         if (r->len >= HTTP_HEAD_MAX) {
-            return fail_with(NET_BAD_REPLY, "malformed response: head longer than %d bytes",
-                             HTTP_HEAD_MAX);
+            return fail(NET_BAD_REPLY, "malformed response: head longer than %d bytes",
+                        HTTP_HEAD_MAX);
         }
         ssize_t k = xfer_read(x, r->buf + r->len, GET_BUF - r->len, o->read_timeout);
         if (k < 0) {
             return (int)-k;
         }
         if (k == 0) {
-            return r->len == 0 ? fail_with(NET_EMPTY, "the server closed the connection without "
-                                                      "answering")
-                               : fail_with(NET_BAD_REPLY, "malformed response: the connection "
-                                                          "closed inside the head");
+            return r->len == 0 ? fail(NET_EMPTY, "the server closed the connection without "
+                                                 "answering")
+                               : fail(NET_BAD_REPLY, "malformed response: the connection "
+                                                     "closed inside the head");
         }
         r->len += (size_t)k;
     }
@@ -446,7 +476,7 @@ read_body(struct xfer *x, struct response *r, struct sink *k, const struct get_o
     int rc;
 
     if (http_body_framing(&r->head, &kind, &length, &why) != PARSE_OK) {
-        return fail_with(NET_BAD_REPLY, "malformed response: %s", why);
+        return fail(NET_BAD_REPLY, "malformed response: %s", why);
     }
     k->total = kind == HTTP_BODY_LENGTH ? length : 0;
     http_chunked_init(&ch);
@@ -471,7 +501,7 @@ read_body(struct xfer *x, struct response *r, struct sink *k, const struct get_o
                 const char *data;
                 enum parse_result pr = http_chunked_step(&ch, p, n, &used, &data, &dlen, &why);
                 if (pr == PARSE_ERR) {
-                    return fail_with(NET_BAD_REPLY, "malformed chunked body: %s", why);
+                    return fail(NET_BAD_REPLY, "malformed chunked body: %s", why);
                 }
                 if (dlen && (rc = body_write(k, data, dlen)) != NET_OK) {
                     return rc;
@@ -499,12 +529,12 @@ read_body(struct xfer *x, struct response *r, struct sink *k, const struct get_o
             }
             progress_clear(k);
             if (kind == HTTP_BODY_LENGTH) {
-                return fail_with(NET_PARTIAL,
-                                 "the connection closed with %llu bytes of the body "
-                                 "missing",
-                                 (unsigned long long)length);
+                return fail(NET_PARTIAL,
+                            "the connection closed with %llu bytes of the body "
+                            "missing",
+                            (unsigned long long)length);
             }
-            return fail_with(NET_PARTIAL, "the connection closed inside the chunked body");
+            return fail(NET_PARTIAL, "the connection closed inside the chunked body");
         }
         p = r->buf;
         n = (size_t)got;
@@ -550,7 +580,7 @@ parse_opts(int argc, char **argv, struct get_opts *o)
             break;
         case 'M':
             if (!parse_long(optarg, 0, 1000, &o->max_redirs)) {
-                return cli_fail(NET_USAGE, "bad --max-redirs %s (0 to 1000)", optarg);
+                return fail(NET_USAGE, "bad --max-redirs %s (0 to 1000)", optarg);
             }
             break;
         case 'o':
@@ -566,8 +596,8 @@ parse_opts(int argc, char **argv, struct get_opts *o)
         case 't':
             if (!parse_seconds(optarg, 0.1, 86400,
                                c == 'T' ? &o->connect_timeout : &o->read_timeout)) {
-                return cli_fail(NET_USAGE, "bad %s %s (seconds, 0.1 to 86400)",
-                                c == 'T' ? "--connect-timeout" : "--timeout", optarg);
+                return fail(NET_USAGE, "bad %s %s (seconds, 0.1 to 86400)",
+                            c == 'T' ? "--connect-timeout" : "--timeout", optarg);
             }
             break;
         case 'q':
@@ -596,6 +626,8 @@ cmd_get(int argc, char **argv)
     struct url *u = xmalloc(sizeof(*u)), *next = xmalloc(sizeof(*next));
     char **seen = NULL;
     size_t nseen = 0;
+    char *held = NULL; /* -i heads kept back under --fail: at most (max_redirs + 1) heads */
+    size_t nheld = 0;
     const char *why = NULL;
     int rc;
 
@@ -604,18 +636,20 @@ cmd_get(int argc, char **argv)
         goto out;
     }
     if (argc - optind != 1) {
-        rc = cli_fail(NET_USAGE, "sb get takes one URL (try 'sb get --help')");
+        rc = fail(NET_USAGE, "sb get takes one URL (try 'sb get --help')");
         goto out;
     }
     if (!url_parse(argv[optind], u, &why)) {
-        rc = cli_fail(NET_BAD_URL, "bad URL %s: %s", argv[optind], why);
+        rc = fail(NET_BAD_URL, "bad URL %s: %s", argv[optind], why);
         goto out;
     }
     if (o.output) {
         k.path = o.output;
         k.fd = -1;
     }
-    k.progress = !o.quiet && isatty(STDERR_FILENO);
+    /* Not when the body itself goes to the terminal: the line would be mixed into it. */
+    k.progress = !o.quiet && isatty(STDERR_FILENO) && (o.output || !isatty(STDOUT_FILENO));
+    progress_sink = &k;
     clock_gettime(CLOCK_MONOTONIC, &k.start);
     r.buf = xmalloc(GET_BUF);
     for (;;) {
@@ -631,26 +665,36 @@ cmd_get(int argc, char **argv)
         if (o.verbose) {
             fprintf(stderr, "< %.*s", (int)r.head_len, r.buf);
         }
-        if (o.include && (rc = sink_write(&k, r.buf, r.head_len)) != NET_OK) {
-            goto out;
+        if (o.include) {
+            /* With --fail nothing is written before the final status is known to be good. */
+            held = xrealloc(held, nheld + r.head_len);
+            memcpy(held + nheld, r.buf, r.head_len);
+            nheld += r.head_len;
+            if (!o.fail) {
+                rc = sink_write(&k, held, nheld);
+                nheld = 0;
+                if (rc != NET_OK) {
+                    goto out;
+                }
+            }
         }
         const struct str *loc = http_head_get(&r.head, "Location");
         if (o.follow && http_status_redirects(r.head.status) && loc) {
             if (!url_resolve(u, loc->p, loc->n, next, &why)) {
                 char *l = escaped(*loc);
-                rc = fail_with(NET_BAD_URL, "cannot follow the redirect to %s: %s", l, why);
+                rc = fail(NET_BAD_URL, "cannot follow the redirect to %s: %s", l, why);
                 free(l);
                 goto out;
             }
             url_format(next, shown, sizeof(shown));
             for (size_t i = 0; i < nseen; i++) {
                 if (strcmp(seen[i], shown) == 0) {
-                    rc = fail_with(NET_REDIRECTS, "redirect loop: %s again", shown);
+                    rc = fail(NET_REDIRECTS, "redirect loop: %s again", shown);
                     goto out;
                 }
             }
             if ((long)nseen > o.max_redirs) {
-                rc = fail_with(NET_REDIRECTS, "more than %ld redirects", o.max_redirs);
+                rc = fail(NET_REDIRECTS, "more than %ld redirects", o.max_redirs);
                 goto out;
             }
             if (o.verbose) {
@@ -665,9 +709,11 @@ cmd_get(int argc, char **argv)
         }
         if (o.fail && r.head.status >= 400) {
             char *reason = escaped(r.head.reason);
-            rc = fail_with(NET_HTTP_ERROR, "HTTP %d%s%s", r.head.status, reason[0] ? " " : "",
-                           reason);
+            rc = fail(NET_HTTP_ERROR, "HTTP %d%s%s", r.head.status, reason[0] ? " " : "", reason);
             free(reason);
+            goto out;
+        }
+        if (nheld && (rc = sink_write(&k, held, nheld)) != NET_OK) {
             goto out;
         }
         rc = read_body(&x, &r, &k, &o);
@@ -684,13 +730,14 @@ out:
         SSL_CTX_free(x.ctx);
     }
     if (k.path && k.fd >= 0 && close(k.fd) < 0 && rc == NET_OK) {
-        rc = fail_with(NET_WRITE, "cannot write %s: %s", k.path, strerror(errno));
+        rc = fail(NET_WRITE, "cannot write %s: %s", k.path, strerror(errno));
     }
     for (size_t i = 0; i < nseen; i++) {
         free(seen[i]);
     }
     free(seen);
     free(r.buf);
+    free(held);
     free(u);
     free(next);
     return rc;

@@ -55,15 +55,22 @@ static const char usage_text[] =
     "failed, 5 unknown user, 6 peer unreachable, 7 bind refused.\n";
 
 int
+cli_vfail(int code, const char *fmt, va_list ap)
+{
+    fputs("sb: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    return code;
+}
+
+int
 cli_fail(int code, const char *fmt, ...)
 {
     va_list ap;
 
-    fputs("sb: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    code = cli_vfail(code, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     return code;
 }
 

@@ -456,8 +456,9 @@ listener_set_close(struct listener_set *ls)
             event_free(l->retry);
         }
         if (l->udp) {
-            evutil_closesocket(event_get_fd(l->udp));
+            evutil_socket_t fd = event_get_fd(l->udp);
             event_free(l->udp);
+            evutil_closesocket(fd);
         }
         if (l->unix_path[0]) {
             unlink(l->unix_path);

@@ -161,6 +161,19 @@ class Client:
             self.eof = True
         return data
 
+    def read_exactly(self, n, timeout=None):
+        """Read exactly n bytes (HarnessError on EOF or timeout)."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        got = self.buf
+        self.buf = b""
+        while len(got) < n:
+            data = self._recv(deadline)
+            if not data:
+                raise HarnessError("closed after %d of %d bytes: %r" % (len(got), n, got[-200:]))
+            got += data
+        self.buf = got[n:]
+        return got[:n]
+
     def send_while_reading(self, data, timeout=None):
         """Send data while collecting whatever the daemon answers into the read buffer, so that
         a daemon that replies and closes early is seen. Returns (bytes sent, exception or None);
@@ -509,6 +522,15 @@ class Daemon:
         """Run `switchboard -c CONFIG ARGS...` (e.g. "user", "add", "bob"), stdin = input."""
         return run_cli(["-c", self.config_path] + list(args), input=input, timeout=timeout,
                        cwd=self.tmp)
+
+
+def one_error_line(out):
+    """The single `sb: ...` line an sb failure prints on stderr (out: CompletedProcess, bytes)."""
+    text = out.stderr.decode("utf-8", "replace")
+    lines = text.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("sb: ") and text.endswith("\n"), \
+        "expected one 'sb: ' line on stderr, got %r (exit %d)" % (text, out.returncode)
+    return lines[0]
 
 
 def write_config(path, cfg):

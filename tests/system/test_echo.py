@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from harness import (CLIENT, SANITIZED, Client, HarnessError, free_port,
+from harness import (CLIENT, SANITIZED, Client, HarnessError, free_port, one_error_line,
                      ipv6_loopback_available, t)
 
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
@@ -68,19 +68,6 @@ def tcp_echo(addr, data, timeout=None):
         c.sock.shutdown(socket.SHUT_WR)
         return c.expect_closed(timeout=timeout, allow_data=True)
 
-
-def read_exactly(c, n, timeout=None):
-    """Read n bytes from harness Client c (fails on EOF or timeout)."""
-    deadline = time.monotonic() + (t(5) if timeout is None else timeout)
-    got = c.buf
-    c.buf = b""
-    while len(got) < n:
-        data = c._recv(deadline)
-        if not data:
-            raise HarnessError("closed after %d of %d bytes: %r" % (len(got), n, got[-200:]))
-        got += data
-    c.buf = got[n:]
-    return got[:n]
 
 
 def udp_socket(family=socket.AF_INET, bind=None):
@@ -150,13 +137,6 @@ def assert_echoed(out, data):
     assert len(out.stdout) == len(data), (len(out.stdout), len(data), out.stderr)
     assert out.stdout == data
 
-
-def one_error_line(out):
-    text = out.stderr.decode("utf-8", "replace")
-    lines = text.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("sb: ") and text.endswith("\n"), \
-        "expected one 'sb: ' line on stderr, got %r (exit %d)" % (text, out.returncode)
-    return lines[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -234,7 +214,7 @@ def test_tcp_python_interactive(echo):
         for i in range(50):
             msg = b"message %d\n" % i
             c.send(msg)
-            assert read_exactly(c, len(msg)) == msg
+            assert c.read_exactly(len(msg)) == msg
         assert c.quiet()
 
 
@@ -427,6 +407,34 @@ def test_udp_from_low_source_port_is_dropped(echo):
     finally:
         s.close()
     assert_serving(echo)
+
+
+def test_udp_from_the_echo_port_itself_is_dropped(make_daemon):
+    # A datagram whose source port is the service's own port could be an echo server's answer
+    # (another switchboard, or our own address forged): answering it would start a loop.
+    d = echo_daemon(make_daemon, "127.0.0.1:0")
+    addr = d.addr("echo", "udp")
+    assert udp_no_answer(addr, b"loop?", bind=("127.0.0.2", addr[1]))
+    assert d.wait_log(r"datagram from 127\.0\.0\.2:%d ignored" % addr[1])
+    assert udp_echo(addr, b"still here")[0] == b"still here"
+
+
+def test_udp_rate_limit_per_source(make_daemon):
+    d = echo_daemon(make_daemon, "127.0.0.1:0", udp_rate=5)
+    addr = d.addr("echo", "udp")
+    with udp_socket() as s:
+        for i in range(20):
+            s.sendto(b"%d" % i, addr)
+        got = []
+        s.settimeout(1.0)
+        try:
+            while True:
+                got.append(s.recv(100))
+        except socket.timeout:
+            pass
+    assert 1 <= len(got) <= 10, got  # a fixed window: a burst across its edge gets two
+    # Another source has its own allowance.
+    assert udp_echo(addr, b"other", bind=("127.0.0.3", 0))[0] == b"other"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -71,19 +71,6 @@ def ask(addr, request=REQUEST, timeout=None):
         return c.expect_closed(allow_data=True)
 
 
-def read_exactly(c, n, timeout=None):
-    """Read n bytes from harness Client c (fails on EOF or timeout)."""
-    deadline = time.monotonic() + (t(5) if timeout is None else timeout)
-    got = c.buf
-    c.buf = b""
-    while len(got) < n:
-        data = c._recv(deadline)
-        if not data:
-            raise HarnessError("closed after %d of %d bytes: %r" % (len(got), n, got[-200:]))
-        got += data
-    c.buf = got[n:]
-    return got[:n]
-
 
 def assert_closed_silently(c, timeout=None):
     """The daemon closes (or resets) the connection without sending a single byte."""
@@ -309,6 +296,18 @@ def test_file_of_64_kib_is_served(make_daemon):
         assert c.expect_closed(allow_data=True) == doc + b"\0"
 
 
+def test_inline_policy_ignores_a_small_max_output(make_daemon):
+    # The in-line answer is a fixed, trusted reply: it goes out whole even where the other
+    # service allows less output per client.
+    doc = padded(20000)
+    d = make_daemon({"policy": {"listen": "127.0.0.1:0", "file": "{tmp}/policy.xml"},
+                     "echo": {"listen": "127.0.0.1:0", "max_output": "4096"}},
+                    directory=False, start=False)
+    write_file(d.tmp, "policy.xml", doc)
+    d.start()
+    assert ask(d.addr("echo")) == doc + b"\0"
+
+
 # ---------------------------------------------------------------------------------------------
 # Start-up errors: exit 2 and one line on stderr
 
@@ -499,7 +498,7 @@ def test_echo_request_after_other_bytes_is_echoed(make_daemon):
     d = inline_daemon(make_daemon)
     with Client(d.addr("echo")) as c:
         c.send(b"hello\n")
-        assert read_exactly(c, 6) == b"hello\n"
+        assert c.read_exactly(6) == b"hello\n"
         c.send(REQUEST)
         c.sock.shutdown(socket.SHUT_WR)
         assert c.expect_closed(allow_data=True) == REQUEST
@@ -595,3 +594,10 @@ def test_inline_on_ipv6_echo_port(make_daemon):
     addr = d.addr("echo", family="6")
     assert ask(addr) == DEFAULT_POLICY + b"\0"
     assert echoed(addr, b"v6\n") == b"v6\n"
+
+
+def test_policy_larger_than_max_output_is_refused(tmp_path):
+    write_file(str(tmp_path), "big.xml", padded(8000))
+    line = start_fails(tmp_path, {"file": str(tmp_path / "big.xml"), "max_output": "4096"},
+                       ["max_output"])
+    assert "8001 bytes" in line, line

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from harness import (CLIENT, Client, HarnessError, free_port,
+from harness import (CLIENT, Client, HarnessError, free_port, one_error_line,
                      ipv6_loopback_available, t, wait_until)
 
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
@@ -71,14 +71,6 @@ def sb(d, command, user, *args, pw=None, opts=(), **kw):
     return run_sb(command, "-u", user, "-d", d if isinstance(d, str) else dir_arg(d), *opts,
                   *args, pw=password(user) if pw is None else pw, **kw)
 
-
-def one_error_line(out):
-    """The single `sb: ...` line an sb failure prints on stderr."""
-    text = out.stderr.decode("utf-8", "replace")
-    lines = text.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("sb: ") and text.endswith("\n"), \
-        "expected one 'sb: ' line on stderr, got %r (exit %d)" % (text, out.returncode)
-    return lines[0]
 
 
 def assert_ok(out):

@@ -5,30 +5,39 @@
  * never reads can cost (reading stops at half of max_output, write_timeout then drops it).
  */
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "core/listener.h"
 #include "core/log.h"
+#include "core/loop.h"
 #include "core/mem.h"
+#include "core/ratelimit.h"
 #include "services/service.h"
 
 /* Bytes handed over per frame: whatever has arrived, up to this much. */
 #define ECHO_CHUNK 65536
 
-/* Datagrams from the well-known ports are not answered: two echo (or echo and chargen) servers
- * could otherwise be made to bounce one spoofed datagram between them forever. */
+/* Datagrams from the well-known ports, or from the port we serve on, are not answered: two echo
+ * (or echo and chargen) servers could otherwise be made to bounce one forged datagram between
+ * them forever. */
 #define ECHO_UDP_MIN_SOURCE_PORT 1024
 
 static const struct cfg_key echo_keys[] = {
     {"listen", CFG_LISTEN, "127.0.0.1:7007", 0, 0, NULL},
     {"udp", CFG_BOOL, "yes", 0, 0, NULL},
     {"write_timeout", CFG_SECONDS, "30", 0, 86400, NULL},
+    {"udp_rate", CFG_INT, "1000", 0, 1000000, NULL},
     {NULL, 0, NULL, 0, 0, NULL},
 };
 
+/* Sources remembered by the UDP rate limit; more rotate out the oldest. */
+#define ECHO_RATE_SLOTS 4096
+
 struct echo {
     bool udp;
-    char where[400]; /* the listen line, for messages */
+    struct ratelimit *rate; /* datagrams per second per source; NULL: no limit */
+    char where[400];        /* the listen line, for messages */
 };
 
 static enum sess_verdict
@@ -49,13 +58,39 @@ source_port(const struct sockaddr_storage *ss)
     return 0;
 }
 
+/* Would answering send the datagram back to an echo socket, ours or one like it? A datagram
+ * forged with our own address as its source would otherwise be echoed to ourselves forever. */
+static bool
+loops(const struct dgram_from *from)
+{
+    struct sockaddr_storage local;
+    socklen_t len = sizeof(local);
+    uint16_t port = source_port(&from->addr);
+
+    if (port < ECHO_UDP_MIN_SOURCE_PORT) {
+        return true;
+    }
+    return getsockname(from->fd, (struct sockaddr *)&local, &len) == 0 &&
+           source_port(&local) == port;
+}
+
 static void
 echo_on_datagram(struct endpoint *ep, const struct dgram_from *from, const char *p, size_t n)
 {
-    if (source_port(&from->addr) < ECHO_UDP_MIN_SOURCE_PORT) {
-        log_debug("echo: datagram from %s ignored (source port below %d)", from->str,
-                  ECHO_UDP_MIN_SOURCE_PORT);
+    struct echo *e = ((struct service *)ep->owner)->priv;
+    double now = loop_now();
+
+    if (loops(from)) {
+        log_debug("echo: datagram from %s ignored (its source port could be an echo service)",
+                  from->str);
         return;
+    }
+    /* Bounds what one source (or a loop through another UDP service) can make us send. */
+    if (e->rate && ratelimit_blocked(e->rate, (const struct sockaddr *)&from->addr, NULL, now)) {
+        return;
+    }
+    if (e->rate) {
+        ratelimit_hit(e->rate, (const struct sockaddr *)&from->addr, NULL, now);
     }
     if (dgram_reply(from, p, n) < 0) {
         log_debug("echo: reply of %zu bytes to %s dropped", n, from->str);
@@ -68,6 +103,10 @@ echo_init(struct service *svc, const struct service_env *env, char *err, size_t 
     struct echo *e = xcalloc(1, sizeof(*e));
 
     e->udp = cfg_bool(env->cfg, "echo", "udp");
+    long rate = cfg_int(env->cfg, "echo", "udp_rate");
+    if (rate > 0) {
+        e->rate = ratelimit_new((unsigned)rate, 1.0, ECHO_RATE_SLOTS);
+    }
     cfg_where(env->cfg, "echo", "listen", e->where, sizeof(e->where));
     /* One frame is echoed whole, so it must fit in what backpressure lets a session queue. */
     svc->ep.frame_limit = svc->ep.max_output / 2 < ECHO_CHUNK ? svc->ep.max_output / 2 : ECHO_CHUNK;
@@ -86,6 +125,11 @@ echo_listening(struct service *svc, char *err, size_t errcap)
 static void
 echo_fini(struct service *svc)
 {
+    struct echo *e = svc->priv;
+
+    if (e && e->rate) {
+        ratelimit_free(e->rate);
+    }
     free(svc->priv);
     svc->priv = NULL;
 }

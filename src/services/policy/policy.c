@@ -59,8 +59,10 @@ policy_on_frame(struct session *s, const char *p, size_t n)
     if (matched < sizeof(request)) {
         return SESS_OK;
     }
-    log_debug("policy: session %llu from %s: policy sent", (unsigned long long)s->id, s->peer_str);
-    sess_send(s, pol->answer, pol->answer_len);
+    if (sess_send(s, pol->answer, pol->answer_len) == 0) {
+        log_debug("policy: session %llu from %s: policy sent", (unsigned long long)s->id,
+                  s->peer_str);
+    }
     return SESS_CLOSE;
 }
 
@@ -191,6 +193,13 @@ policy_init(struct service *svc, const struct service_env *env, char *err, size_
             free(doc);
             return -1;
         }
+    }
+    if (len + 1 > svc->ep.max_output) {
+        cfg_where(cfg, "policy", "max_output", where, sizeof(where));
+        snprintf(err, errcap, "%s: the policy and its NUL (%zu bytes) do not fit in %zu bytes",
+                 where, len + 1, svc->ep.max_output);
+        free(doc);
+        return -1;
     }
     doc[len] = '\0';
     pol = xcalloc(1, sizeof(*pol));
