@@ -51,8 +51,8 @@ static const char usage_text[] =
     "  -v, --verbose             log connections on stderr\n"
     "  -h, --help                this help;  -V, --version  the version\n"
     "\n"
-    "Exit codes: 0 ok, 1 internal error, 2 usage, 3 directory unreachable, 4 authentication\n"
-    "failed, 5 unknown user, 6 peer unreachable, 7 bind refused.\n";
+    "Exit codes of the chat commands: 0 ok, 1 internal error, 2 usage, 3 directory\n"
+    "unreachable, 4 authentication failed, 5 unknown user, 6 peer unreachable, 7 bind refused.\n";
 
 int
 cli_vfail(int code, const char *fmt, va_list ap)

@@ -124,6 +124,16 @@ HEAD_RESPONSE = (b"HTTP/1.1 200 OK\r\n"
                  b"\r\n")
 HEAD_BODY = b"body of head"
 
+# The body of /slow/...: 2 MiB sent in SLOW_PIECES pieces SLOW_DELAY seconds apart (about 1.8 s
+# in all), long enough for the progress line (shown after the first second, refreshed four
+# times a second). Not scaled with t(): the duration is what the tests are about.
+SLOW_BODY = random.Random(11).randbytes(2 * 1024 * 1024)
+SLOW_PIECES = 24
+SLOW_DELAY = 0.075
+# /slow/.../stall: the first SLOW_STALL_PIECES pieces (past the first second), then silence.
+SLOW_STALL_PIECES = 18
+SLOW_STALLED = SLOW_BODY[:SLOW_STALL_PIECES * (len(SLOW_BODY) // SLOW_PIECES)]
+
 
 class Handler(http.server.SimpleHTTPRequestHandler):
     """/files/... : the server's directory (Content-Length, HTTP/1.0, then close). Everything
@@ -151,6 +161,33 @@ class Handler(http.server.SimpleHTTPRequestHandler):
                   307: b"Temporary Redirect", 308: b"Permanent Redirect"}[code]
         self.simple(code, reason, body, b"Location: %s\r\nContent-Type: text/plain\r\n"
                     % location.encode())
+
+    def slow(self, framing, stall):
+        """SLOW_BODY in SLOW_PIECES pieces, SLOW_DELAY s apart; framing "length"
+        (Content-Length), "close" (until the server closes) or "chunked" (one chunk a piece).
+        With stall: only the first SLOW_STALL_PIECES pieces (SLOW_STALLED), then silence (the
+        connection stays open until the server stops)."""
+        srv = self.server
+        head = {"length": b"Content-Length: %d\r\n" % len(SLOW_BODY),
+                "close": b"",
+                "chunked": b"Transfer-Encoding: chunked\r\n"}[framing]
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.raw(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n" + head
+                 + b"\r\n")
+        size = len(SLOW_BODY) // SLOW_PIECES
+        for n in range(SLOW_STALL_PIECES if stall else SLOW_PIECES):
+            if srv.stop_event.wait(SLOW_DELAY):
+                return
+            piece = SLOW_BODY[n * size:] if n == SLOW_PIECES - 1 else \
+                SLOW_BODY[n * size:(n + 1) * size]
+            if framing == "chunked":
+                piece = b"%x\r\n" % len(piece) + piece + b"\r\n"
+            self.wfile.write(piece)
+            self.wfile.flush()
+        if stall:
+            srv.stop_event.wait(t(30))
+        elif framing == "chunked":
+            self.wfile.write(b"0\r\n\r\n")
 
     # routes --------------------------------------------------------------------------------
 
@@ -273,6 +310,25 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             return self.raw(what)
         if top == "stall":  # head + part of the body, then silence (until the server stops)
             self.raw(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"x" * 1000)
+            srv.stop_event.wait(t(30))
+            return
+        if top == "slow":  # /slow/{length,close,chunked}[/stall]: SLOW_BODY, slowly
+            return self.slow(parts[1], parts[2:3] == ["stall"])
+        if top == "stall-head":  # part of the head, then silence
+            self.raw(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Len")
+            srv.stop_event.wait(t(30))
+            return
+        if top == "stall-after-head":  # the whole head, not a byte of the body, then silence
+            self.raw(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n")
+            srv.stop_event.wait(t(30))
+            return
+        if top == "stall-chunked":  # chunked: inside a chunk, then silence
+            self.raw(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     b"5\r\nhello\r\n64\r\n0123456789")
+            srv.stop_event.wait(t(30))
+            return
+        if top == "stall-close":  # body until close: some data, then silence without closing
+            self.raw(b"HTTP/1.1 200 OK\r\n\r\n" + b"y" * 1000)
             srv.stop_event.wait(t(30))
             return
         if top == "hold":  # a complete response, but the connection stays open

@@ -14,17 +14,22 @@ translated; the sb-only checks are skipped) to show that the servers and expecta
 right. A few expectations differ on purpose from curl (marked "sb only").
 """
 
+import errno
 import os
+import pty
 import random
 import re
+import select
 import subprocess
+import tempfile
 import time
+import tty
 
 import pytest
 
 from harness import CLIENT, HarnessError, free_port, ipv6_loopback_available, t
-from httpd import (HEAD_BODY, HEAD_RESPONSE, NGINX, SUB_TOKEN, SUB_VALUE, HTTPServer, Nginx,
-                   SilentListener, raw_request, sub_text)
+from httpd import (HEAD_BODY, HEAD_RESPONSE, NGINX, SLOW_BODY, SLOW_STALLED, SUB_TOKEN,
+                   SUB_VALUE, HTTPServer, Nginx, SilentListener, raw_request, sub_text)
 
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 CURL = os.environ.get("SB_GET_CURL")  # validation mode: run curl instead of `sb get`
@@ -63,10 +68,7 @@ def get(*args, timeout=None, stdout=None, cwd=None):
     env = dict(os.environ)
     env.setdefault("LC_ALL", "C.UTF-8")
     out = subprocess_run(argv, stdout, env, cwd, t(30) if timeout is None else timeout)
-    text = out.stderr.decode("utf-8", "replace")
-    for mark in SANITIZER_MARKS:
-        assert mark not in text, "sanitizer report from %s:\n%s" % (" ".join(argv),
-                                                                   text[-4000:])
+    check_sanitizer(out.stderr.decode("utf-8", "replace"), argv)
     return out
 
 
@@ -75,6 +77,65 @@ def subprocess_run(argv, stdout, env, cwd, timeout):
                           stdout=subprocess.PIPE if stdout is None else stdout,
                           stderr=subprocess.PIPE, env=env, cwd=cwd, start_new_session=True,
                           timeout=timeout)
+
+
+def check_sanitizer(text, argv):
+    for mark in SANITIZER_MARKS:
+        assert mark not in text, "sanitizer report from %s:\n%s" % (" ".join(argv),
+                                                                   text[-4000:])
+
+
+def get_tty(*args, timeout=None):
+    """Run `sb get ARGS...` with stderr on a pseudo-terminal (raw mode: the bytes arrive as
+    written) and stdout to a temporary file. Everything is bounded: the terminal is read while
+    sb runs, and sb is killed (it is in its own session) if it outlives the timeout.
+    Returns (exit status, stdout bytes, terminal bytes)."""
+    argv = [CLIENT, "get"] + [str(a) for a in args]
+    if not os.path.exists(CLIENT):
+        raise HarnessError("client binary not found: %s (build it, or set SB_CLIENT)" % CLIENT)
+    env = dict(os.environ)
+    env.setdefault("LC_ALL", "C.UTF-8")
+    deadline = time.monotonic() + (t(30) if timeout is None else timeout)
+    master, slave = pty.openpty()
+    try:
+        tty.setraw(slave)
+        with tempfile.TemporaryFile() as outf:
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=outf, stderr=slave,
+                                    env=env, start_new_session=True)
+            os.close(slave)
+            slave = -1
+            term = b""
+            try:
+                while True:  # until EOF on the terminal: sb (its only other holder) is gone
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise HarnessError("sb get did not finish in time; terminal so far: %r"
+                                           % term[-2000:])
+                    ready, _, _ = select.select([master], [], [], min(left, 0.5))
+                    if not ready:
+                        continue
+                    try:
+                        data = os.read(master, 65536)
+                    except OSError as e:
+                        if e.errno != errno.EIO:  # Linux: EIO once the slave side is closed
+                            raise
+                        data = b""
+                    if not data:
+                        break
+                    term += data
+                rc = proc.wait(max(deadline - time.monotonic(), 0.1))
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait(t(10))
+            outf.seek(0)
+            stdout = outf.read()
+    finally:
+        os.close(master)
+        if slave >= 0:
+            os.close(slave)
+    check_sanitizer(term.decode("utf-8", "replace"), argv)
+    return rc, stdout, term
 
 
 def desc(out):
@@ -325,7 +386,59 @@ def test_fail_with_success_and_redirect(httpd):
 def test_fail_with_output_file_writes_nothing(httpd, tmp_path):
     dest = tmp_path / "x"
     fails(get("-f", "-o", dest, httpd.url("/status/404")), 22)
-    assert not dest.exists() or dest.read_bytes() == b""
+    assert not dest.exists(), "left a file behind: %r" % dest.read_bytes()[:300]
+
+
+def test_output_file_not_created_when_the_request_fails(httpd, silent, tmp_path):
+    """-o FILE is created on the first byte of the body: a request that fails before it leaves
+    no file behind, whatever the failure."""
+    refused = "http://127.0.0.1:%d/x" % free_port()
+    cases = [
+        (7, [refused]),                                            # connection refused
+        (28, ["-t", 1, silent.url("/x")]),                         # no answer at all
+        (28, ["-t", 1, httpd.url("/stall-head")]),                 # stalls inside the head
+        (52, [httpd.url("/empty")]),                               # closes without a byte
+        (56, [httpd.url("/reset")]),                               # resets the connection
+        (8, [httpd.url("/malformed/garbage")]),                    # not HTTP
+        (22, ["-f", httpd.url("/status/404")]),                    # -f and 404
+        (22, ["--fail", httpd.url("/status/500")]),                # -f and 500
+        (47, ["-L", httpd.url("/chain/11")]),                      # too many redirects
+        (47, ["-L", "--max-redirs", 50, httpd.url("/loop/a")]),    # a redirect loop
+    ]
+    for i, (code, args) in enumerate(cases):
+        if CURL and code == 8:
+            continue  # curl takes the garbage for HTTP/0.9
+        dest = tmp_path / ("out%d" % i)
+        fails(get("-o", dest, *args, timeout=t(15)), code)
+        assert not dest.exists(), "sb get -o %s %s (exit %d) left a file behind: %r" % (
+            dest, " ".join(str(a) for a in args), code, dest.read_bytes()[:200])
+
+
+@sb_only
+def test_fail_with_include_writes_nothing(httpd, tmp_path):
+    """README: with -f, an HTTP error of 400 or more writes nothing, and -o FILE is created on
+    the first byte, so a failed request leaves no file: not even the head with -i (sb only:
+    curl 7.88 writes the head with -f -i)."""
+    out = fails(get("-f", "-i", httpd.url("/status/404")), 22)
+    assert out.stderr == b"sb: HTTP 404 Not Found\n", desc(out)
+    dest = tmp_path / "x"
+    fails(get("-f", "-i", "-o", dest, httpd.url("/status/404")), 22)
+    assert not dest.exists(), "left a file behind: %r" % dest.read_bytes()[:300]
+
+
+@pytest.mark.parametrize("path", ["/empty-body", "/files/empty", "/hold-empty", "/no-content"])
+def test_output_file_for_an_empty_body_is_created_empty(httpd, tmp_path, path):
+    """A successful request with an empty body (Content-Length: 0, an empty file, a 204)
+    creates FILE empty, and truncates a FILE that was there."""
+    dest = tmp_path / "new"
+    out = ok(get("-o", dest, httpd.url(path)))
+    assert out.stdout == b""
+    assert dest.exists(), "no file created for an empty body"
+    assert dest.read_bytes() == b""
+    old = tmp_path / "old"
+    old.write_bytes(b"previous content\n" * 100)
+    ok(get("-o", old, httpd.url(path)))
+    assert old.read_bytes() == b"", "the existing file was not truncated"
 
 
 @sb_only
@@ -340,6 +453,124 @@ def test_quiet(httpd):
     assert out.stdout == b"hello, world\n"
     if not CURL:
         assert out.stderr == b""
+
+
+# ---------------------------------------------------------------------------------------------
+# The progress line: stderr on a pseudo-terminal, a download of about 1.8 s (/slow/...)
+
+CLEAR = b"\r\033[K"
+SIZE = rb"(?:\d+ B|\d+\.\d KiB|\d+\.\d MiB|\d+\.\d\d GiB)"
+LINE_WITH_TOTAL = re.compile(rb"(%s) of 2\.0 MiB +(\d+)%%  %s/s" % (SIZE, SIZE))
+LINE_WITHOUT_TOTAL = re.compile(rb"(%s)  %s/s" % (SIZE, SIZE))
+
+
+def mib(size):
+    num, unit = size.split(b" ")
+    return float(num) * {b"B": 1, b"KiB": 1024, b"MiB": 1024 ** 2, b"GiB": 1024 ** 3}[unit]
+
+
+def progress_lines(term, known_length):
+    """Check what sb drew on the terminal around a successful slow download: only progress
+    lines, each drawn over the previous one (\r ESC[K, no newline), and the last one erased at
+    the end. Returns the lines."""
+    assert term.startswith(CLEAR), "no progress line on the terminal: %r" % term[:300]
+    assert term.endswith(CLEAR), "progress line not erased at the end: %r" % term[-300:]
+    assert b"\n" not in term, term
+    lines = term.split(CLEAR)[1:-1]
+    assert len(lines) >= 2, "the progress line was not refreshed: %r" % term
+    pattern = LINE_WITH_TOTAL if known_length else LINE_WITHOUT_TOTAL
+    done = []
+    for line in lines:
+        m = pattern.fullmatch(line)
+        assert m, "unexpected progress line %r (all: %r)" % (line, lines)
+        done.append(mib(m.group(1)))
+        if known_length:
+            pct = int(m.group(2))
+            assert 0 <= pct <= 100, line
+            # done is shown to 0.1 MiB (0.1 KiB below 1 MiB), the percentage to 1%
+            assert abs(pct - 100 * done[-1] / len(SLOW_BODY)) <= 1 + 100 * 0.05 * 2 ** 20 \
+                / len(SLOW_BODY), line
+    assert done == sorted(done), "progress went backwards: %r" % lines
+    assert 0 < done[-1] <= len(SLOW_BODY), lines
+    return lines
+
+
+@sb_only
+@pytest.mark.parametrize("framing", ["length", "close", "chunked"])
+def test_progress_line_on_a_terminal(httpd, framing):
+    rc, stdout, term = get_tty(httpd.url("/slow/" + framing))
+    assert rc == 0, "exit %d, terminal %r" % (rc, term[-2000:])
+    assert stdout == SLOW_BODY, "body not byte-exact (%d bytes)" % len(stdout)
+    lines = progress_lines(term, framing == "length")
+    if framing == "length":
+        assert all(b" of " in line and b"%" in line and b"/s" in line for line in lines)
+    else:
+        assert all(b" of " not in line and b"%" not in line and b"/s" in line
+                   for line in lines)
+
+
+@sb_only
+def test_progress_line_with_output_file(httpd, tmp_path):
+    dest = tmp_path / "slow.bin"
+    rc, stdout, term = get_tty("-o", dest, httpd.url("/slow/length"))
+    assert rc == 0, "exit %d, terminal %r" % (rc, term[-2000:])
+    assert stdout == b""
+    assert dest.read_bytes() == SLOW_BODY
+    progress_lines(term, True)
+
+
+@sb_only
+def test_quiet_on_a_terminal_shows_no_progress(httpd):
+    rc, stdout, term = get_tty("-q", httpd.url("/slow/length"))
+    assert rc == 0, "exit %d, terminal %r" % (rc, term[-2000:])
+    assert stdout == SLOW_BODY
+    assert term == b"", "output on the terminal with -q: %r" % term[:500]
+
+
+@sb_only
+def test_short_download_on_a_terminal_shows_no_progress(httpd):
+    rc, stdout, term = get_tty(httpd.url("/files/small.txt"))
+    assert rc == 0 and stdout == b"hello, world\n", (rc, stdout, term)
+    assert term == b"", "progress line within the first second: %r" % term
+
+
+def test_no_progress_when_stderr_is_not_a_terminal(httpd):
+    out = ok(get(httpd.url("/slow/length")))
+    assert out.stdout == SLOW_BODY
+    if not CURL:
+        assert out.stderr == b"", "output on stderr (a pipe): %r" % out.stderr[:500]
+
+
+@sb_only
+def test_slow_but_steady_download_is_not_a_timeout(httpd):
+    """-t bounds each wait for data, not the whole transfer (sb only: curl's -m is a limit on
+    the whole transfer)."""
+    out = ok(get("-t", 1, httpd.url("/slow/chunked"), timeout=t(20)))
+    assert out.stdout == SLOW_BODY
+
+
+@sb_only
+def test_progress_line_erased_before_an_error(httpd):
+    """The server stalls after more than a second of a long download (-t 1): the progress line
+    is erased before the error, which must not be glued to it on the terminal."""
+    rc, stdout, term = get_tty("-t", 1, httpd.url("/slow/length/stall"), timeout=t(20))
+    assert rc == 28, "exit %d, terminal %r" % (rc, term[-2000:])
+    assert stdout == SLOW_STALLED, "%d bytes on stdout" % len(stdout)
+    assert term.count(b"sb: ") == 1, term
+    before, _, after = term.partition(b"sb: ")
+    assert after.startswith(b"no data for 1.0s\n"), term
+    assert b"/s" not in after, "a progress line after the error: %r" % term[-300:]
+    assert LINE_WITH_TOTAL.search(before), "no progress line before the stall: %r" % term
+    assert before.endswith(CLEAR) or before.endswith(b"\n"), \
+        "the error is written on the same line as the progress: %r" % term[-300:]
+
+
+@sb_only
+def test_quiet_error_on_a_terminal(httpd):
+    rc, stdout, term = get_tty("-q", "-t", 1, httpd.url("/slow/length/stall"), timeout=t(20))
+    assert rc == 28, "exit %d, terminal %r" % (rc, term[-2000:])
+    assert term == b"sb: no data for 1.0s\n", term
+    assert stdout == SLOW_STALLED, "%d bytes on stdout" % len(stdout)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -458,6 +689,26 @@ def test_server_stalls_in_the_body(httpd):
     out = get("-t", 1, httpd.url("/stall"), timeout=t(15))
     assert out.returncode == 28, desc(out)
     assert time.monotonic() - start < t(5)
+
+
+STALLS = {
+    "/stall-head": b"",  # inside the head
+    "/stall-after-head": b"",  # after the head, before the first byte of the body
+    "/stall-chunked": b"hello0123456789",  # inside a chunk
+    "/stall-close": b"y" * 1000,  # a body until close, the server neither sends nor closes
+}  # and /stall (Content-Length) above; /slow/length/stall: with the progress line, above
+
+
+@pytest.mark.parametrize("path", list(STALLS))
+def test_server_stalls_timeout(httpd, path):
+    partial = STALLS[path]
+    start = time.monotonic()
+    out = fails(get("-t", 1, httpd.url(path), timeout=t(15)), 28, empty_stdout=False)
+    assert time.monotonic() - start < t(5)
+    assert partial.startswith(out.stdout), desc(out)
+    if not CURL:
+        assert out.stdout == partial, desc(out)
+        assert out.stderr == b"sb: no data for 1.0s\n", desc(out)
 
 
 # ---------------------------------------------------------------------------------------------
