@@ -15,29 +15,9 @@
 #include <cmocka.h>
 
 #include "proto/frame.h"
+#include "tests/unit/unit.h"
 
 #define MAXP FRAME_PAYLOAD_DEFAULT
-
-/* A heap copy of exactly @n bytes (never NUL-terminated), so over-reads are caught by ASan. */
-static char *
-exact(const char *s, size_t n)
-{
-    char *p = malloc(n ? n : 1);
-    assert_non_null(p);
-    memcpy(p, s, n);
-    return p;
-}
-
-static void
-assert_slice(struct str s, const char *want)
-{
-    size_t n = strlen(want);
-
-    assert_int_equal(s.n, n);
-    if (n > 0) {
-        assert_memory_equal(s.p, want, n);
-    }
-}
 
 /* Run frame_parse over a heap copy of @s; returns the result and frees the copy. */
 static enum parse_result

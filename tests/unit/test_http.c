@@ -16,30 +16,7 @@
 #include <cmocka.h>
 
 #include "proto/http.h"
-
-/* A heap copy of exactly @n bytes (never NUL-terminated), so over-reads are caught by ASan. */
-static char *
-exact(const char *s, size_t n)
-{
-    char *p = malloc(n ? n : 1);
-
-    assert_non_null(p);
-    if (n > 0) {
-        memcpy(p, s, n);
-    }
-    return p;
-}
-
-static void
-assert_slice(struct str s, const char *want)
-{
-    size_t n = strlen(want);
-
-    assert_int_equal(s.n, n);
-    if (n > 0) {
-        assert_memory_equal(s.p, want, n);
-    }
-}
+#include "tests/unit/unit.h"
 
 /* A string of @n copies of @c (caller frees). */
 static char *
