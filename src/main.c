@@ -20,6 +20,7 @@
 #include "core/conn.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/loops.h"
 #include "core/mem.h"
 #include "core/work.h"
 #include "services/registry.h"
@@ -181,8 +182,10 @@ shutdown_cb(evutil_socket_t sig, short what, void *arg)
 {
     log_info("%s received: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     registry_stop_listening();
-    /* Workers first: their completions still reach the services and their sessions. */
+    /* Workers first: their completions still reach the services and their sessions. Then the
+     * serving loops, which close their own sessions. */
     work_shutdown();
+    loops_stop();
     conn_close_all();
     registry_stop();
     for (size_t i = 0; i < 3; i++) {
@@ -197,13 +200,15 @@ shutdown_cb(evutil_socket_t sig, short what, void *arg)
 static void
 hup_cb(evutil_socket_t sig, short what, void *arg)
 {
-    log_info("SIGHUP received: no running service has anything to reload");
+    if (registry_reload() == 0) {
+        log_info("SIGHUP received: no running service has anything to reload");
+    }
 }
 
 static int
-run(struct cfg *cfg)
+run(struct cfg *cfg, bool embedded)
 {
-    struct service_env env = {cfg, NULL};
+    struct service_env env = {cfg, NULL, embedded};
     char err[CFG_ERR_MAX];
     const char *ports_file = cfg_str(cfg, "server", "ports_file");
     int rc = EXIT_RUNTIME;
@@ -229,13 +234,15 @@ run(struct cfg *cfg)
     if (registry_start(&env, err, sizeof(err)) < 0) {
         fprintf(stderr, "switchboard: %s\n", err);
         work_shutdown();
+        loops_stop();
         rc = EXIT_CONFIG;
         goto out;
     }
     if (ports_file[0] && write_ports_file(ports_file) < 0) {
         registry_stop_listening();
-        registry_stop();
         work_shutdown();
+        loops_stop();
+        registry_stop();
         goto out;
     }
     sig_events[0] = evsignal_new(loop_base(), SIGINT, shutdown_cb, NULL);
@@ -317,7 +324,7 @@ main(int argc, char **argv)
     if (optind < argc) {
         rc = admin_main(cfg, argc - optind, argv + optind);
     } else {
-        rc = run(cfg);
+        rc = run(cfg, file == NULL);
     }
     cfg_free(cfg);
     return rc;

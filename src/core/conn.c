@@ -22,6 +22,7 @@
 
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/loops.h"
 #include "core/map.h"
 #include "core/mem.h"
 
@@ -48,10 +49,12 @@ struct conn {
     struct conn *prev, *next;
 };
 
-static struct conn *all_conns;
-static struct map *by_id;
-static uint64_t next_id = 1;
-static size_t live;
+/* Each loop (the main one and every serving loop) owns its sessions; only the counters are
+ * shared between threads. */
+static _Thread_local struct conn *all_conns;
+static _Thread_local struct map *by_id;
+static atomic_uint_fast64_t next_id = 1;
+static atomic_size_t live;
 
 static void process(struct conn *c);
 
@@ -86,7 +89,7 @@ conn_free(struct conn *c)
     if (c->next) {
         c->next->prev = c->prev;
     }
-    c->s.ep->nsessions--;
+    atomic_fetch_sub(&c->s.ep->nsessions, 1);
     live--;
     log_debug("%s: session %llu from %s closed", c->s.ep->name, (unsigned long long)c->s.id,
               c->s.peer_str);
@@ -407,7 +410,7 @@ conn_new(struct endpoint *ep, struct bufferevent *bev, const struct sockaddr *sa
 {
     struct conn *c = xcalloc(1, sizeof(*c));
 
-    c->s.id = next_id++;
+    c->s.id = atomic_fetch_add(&next_id, 1);
     c->s.ep = ep;
     memcpy(&c->s.peer, sa, len < sizeof(c->s.peer) ? len : sizeof(c->s.peer));
     c->s.peer_len = len;
@@ -427,7 +430,6 @@ conn_new(struct endpoint *ep, struct bufferevent *bev, const struct sockaddr *sa
         all_conns->prev = c;
     }
     all_conns = c;
-    ep->nsessions++;
     live++;
     return c;
 }
@@ -436,22 +438,40 @@ void
 conn_accept(struct endpoint *ep, int fd, const struct sockaddr *sa, socklen_t len)
 {
     char peer[ADDR_STR_MAX];
+    size_t n = atomic_load(&ep->nsessions);
+
+    /* Admission happens here, on the main loop, so the client count cannot race even when the
+     * session itself will live on a serving loop. */
+    if (!endpoint_allows(ep, sa)) {
+        addr_format(sa, len, peer, sizeof(peer));
+        log_info("%s: connection from %s refused by the access list", ep->name, peer);
+        close(fd);
+        return;
+    }
+    if (n >= ep->max_clients) {
+        addr_format(sa, len, peer, sizeof(peer));
+        log_warn("%s: connection from %s refused: %zu clients already (max_clients)", ep->name,
+                 peer, n);
+        close(fd);
+        return;
+    }
+    atomic_fetch_add(&ep->nsessions, 1);
+    if (ep->spread && loops_running()) {
+        loops_hand(ep, fd, sa, len); /* calls conn_adopt() there, or undoes the count */
+        return;
+    }
+    conn_adopt(ep, fd, sa, len);
+}
+
+void
+conn_adopt(struct endpoint *ep, int fd, const struct sockaddr *sa, socklen_t len)
+{
+    char peer[ADDR_STR_MAX];
     struct bufferevent *bev;
     struct conn *c;
     struct timeval rtv = loop_tv(ep->idle_timeout), wtv = loop_tv(ep->write_timeout);
 
     addr_format(sa, len, peer, sizeof(peer));
-    if (!endpoint_allows(ep, sa)) {
-        log_info("%s: connection from %s refused by the access list", ep->name, peer);
-        close(fd);
-        return;
-    }
-    if (ep->nsessions >= ep->max_clients) {
-        log_warn("%s: connection from %s refused: %zu clients already (max_clients)", ep->name,
-                 peer, ep->nsessions);
-        close(fd);
-        return;
-    }
     if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) {
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -461,6 +481,7 @@ conn_accept(struct endpoint *ep, int fd, const struct sockaddr *sa, socklen_t le
     bev = bufferevent_socket_new(loop_base(), fd, BEV_OPT_CLOSE_ON_FREE);
     if (bev == NULL) {
         log_error("%s: cannot set up a connection from %s", ep->name, peer);
+        atomic_fetch_sub(&ep->nsessions, 1);
         close(fd);
         return;
     }
@@ -493,6 +514,7 @@ conn_connect(struct endpoint *ep, const struct sockaddr *sa, socklen_t len, doub
         abort();
     }
     c = conn_new(ep, bev, sa, len);
+    atomic_fetch_add(&ep->nsessions, 1);
     c->s.priv = priv;
     c->opened = true; /* on_close is owed from now on, even if connecting fails */
     c->flags |= CONN_F_CONNECTING;

@@ -9,6 +9,7 @@
 #ifndef SB_CORE_CONN_H
 #define SB_CORE_CONN_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,7 +28,8 @@ enum sess_verdict {
     SESS_PAUSE, /* deliver no more frames until sess_resume() (an asynchronous step is running) */
 };
 
-/* The callbacks of whoever owns an endpoint (a service). All run on the event loop. */
+/* The callbacks of whoever owns an endpoint (a service). All run on the event loop that owns
+ * the session: the main loop, or a serving loop for a spread endpoint. */
 struct sess_ops {
     enum framing framing;
     /** on_open() - a connection was accepted (may set s->priv and greet), or the connection
@@ -81,8 +83,12 @@ struct endpoint {
     double write_timeout; /* seconds a session may leave output unread */
     struct cidr *allow, *deny;
     size_t nallow, ndeny;
-    size_t nsessions;              /* current count, maintained by the core */
+    atomic_size_t nsessions;       /* current count, maintained by the core */
     const struct preface *preface; /* optional, set before the loop runs; borrowed */
+    /* Served by the serving loops (loops.h) instead of the main loop: accepted sockets are
+     * handed to them in turn, and every callback of these sessions runs on a serving thread.
+     * Set in init() by a service whose state those threads may share. */
+    bool spread;
 };
 
 struct session {
@@ -101,6 +107,12 @@ struct session {
  * Applies the endpoint's access lists and client limit first.
  */
 void conn_accept(struct endpoint *ep, int fd, const struct sockaddr *sa, socklen_t len);
+
+/**
+ * conn_adopt() - start a session on the calling thread's loop for a socket conn_accept() has
+ * already admitted and counted (the serving loops' half of a spread accept).
+ */
+void conn_adopt(struct endpoint *ep, int fd, const struct sockaddr *sa, socklen_t len);
 
 /**
  * conn_connect() - open a session to @sa (a numeric address: no DNS here), with @priv already
@@ -129,7 +141,8 @@ void sess_abort(struct session *s);
 /** sess_resume() - undo SESS_PAUSE: frames already buffered are delivered on the next loop turn. */
 void sess_resume(struct session *s);
 
-/** sess_find() - the live session with @id, or NULL if it has gone. For asynchronous steps. */
+/** sess_find() - the live session with @id on the calling thread's loop, or NULL if it has gone.
+ * For asynchronous steps. */
 struct session *sess_find(uint64_t id);
 
 /** endpoint_allows() - do @ep's access lists admit a peer at @sa? (UNIX peers always are.) */
@@ -139,10 +152,11 @@ bool endpoint_allows(const struct endpoint *ep, const struct sockaddr *sa);
  * was dropped (socket buffer full, or the source unreachable): datagrams may be lost. */
 int dgram_reply(const struct dgram_from *from, const void *p, size_t n);
 
-/** conn_close_all() - close every session now (shutdown); on_close runs for each. */
+/** conn_close_all() - close every session of the calling thread's loop now (shutdown); on_close
+ * runs for each. */
 void conn_close_all(void);
 
-/** conn_count() - number of live sessions. */
+/** conn_count() - number of live sessions, on every loop. */
 size_t conn_count(void);
 
 #endif

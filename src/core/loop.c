@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Owner of the event base. Everything that is not a worker thread runs on it. */
+/* Owner of the event bases: the main one, and one per serving thread (loops.h). Each thread sees
+ * its own through loop_base(). */
 #include "core/loop.h"
 
 #include <event2/event.h>
@@ -8,7 +9,7 @@
 
 #include "core/log.h"
 
-static struct event_base *base;
+static _Thread_local struct event_base *base;
 
 int
 loop_init(void)

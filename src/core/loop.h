@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The one libevent event base of the process, and a monotonic clock. */
+/* The libevent event base of the calling thread (the main loop, or a serving loop of loops.h),
+ * and a monotonic clock. */
 #ifndef SB_CORE_LOOP_H
 #define SB_CORE_LOOP_H
 
@@ -7,7 +8,7 @@
 
 struct event_base;
 
-/** loop_init() - create the event base; 0 or -1. */
+/** loop_init() - create the calling thread's event base; 0 or -1. */
 int loop_init(void);
 struct event_base *loop_base(void);
 /** loop_free() - free the event base (after every event on it is gone). */

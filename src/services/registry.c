@@ -86,8 +86,12 @@ registry_start(const struct service_env *env, char *err, size_t errcap)
         svc->ep.ops = &ops->sess;
         svc->ep.owner = svc;
         endpoint_configure(&svc->ep, env->cfg, ops->name);
-        if (ops->init(svc, env, err, errcap) < 0) {
+        int rc = ops->init(svc, env, err, errcap);
+        if (rc != 0) {
             endpoint_fini(&svc->ep);
+            if (rc > 0) {
+                continue; /* off, and it said why */
+            }
             registry_stop_listening();
             registry_stop();
             return -1;
@@ -136,6 +140,20 @@ registry_banner(void)
     if (!any) {
         log_warn("no service is enabled: nothing to do until one is configured");
     }
+}
+
+size_t
+registry_reload(void)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < NSERVICES; i++) {
+        if (active[i] && running[i].ops->reload) {
+            running[i].ops->reload(&running[i]);
+            n++;
+        }
+    }
+    return n;
 }
 
 void

@@ -35,6 +35,10 @@ void registry_describe(FILE *f);
 /** registry_banner() - log one line per running service saying where it listens. */
 void registry_banner(void);
 
+/** registry_reload() - ask every running service that can to reload (SIGHUP); returns how
+ * many were asked. */
+size_t registry_reload(void);
+
 /** registry_stop_listening() - close every listener (first step of shutdown). */
 void registry_stop_listening(void);
 

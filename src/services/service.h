@@ -7,6 +7,7 @@
 #ifndef SB_SERVICES_SERVICE_H
 #define SB_SERVICES_SERVICE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/config.h"
@@ -20,6 +21,7 @@ struct service;
 struct service_env {
     const struct cfg *cfg;
     struct db *db; /* the shared database */
+    bool embedded; /* running on the embedded defaults (no configuration file) */
 };
 
 struct service_ops {
@@ -30,8 +32,9 @@ struct service_ops {
     struct sess_ops sess;
     /**
      * init() - read the configuration, set svc->ep.frame_limit, allocate svc->priv.
-     * Return: 0, or -1 with a one-line message in @err (exit status 2 if it is a configuration
-     * problem, which it usually is).
+     * Return: 0; 1 if the service stays off without that being an error (it logged why; only
+     * for a missing optional resource on the embedded defaults); or -1 with a one-line message
+     * in @err (exit status 2 if it is a configuration problem, which it usually is).
      */
     int (*init)(struct service *svc, const struct service_env *env, char *err, size_t errcap);
     /**
@@ -47,6 +50,11 @@ struct service_ops {
     const struct preface *(*preface)(struct service *svc);
     /** start() - optional: called once listeners are open, to start timers. */
     void (*start)(struct service *svc);
+    /**
+     * reload() - optional: SIGHUP. Re-read what the service loaded at start-up, without dropping
+     * a session; on failure keep the old state and log why. May finish asynchronously.
+     */
+    void (*reload)(struct service *svc);
     /** fini() - stop timers and probes, free svc->priv. Sessions are already closed. */
     void (*fini)(struct service *svc);
 };
