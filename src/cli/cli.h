@@ -46,6 +46,7 @@ int cmd_chat(struct cli_opts *o, int argc, char **argv);
 /* Subcommands that parse their own options (argv[0] is the command's name). */
 int cmd_echo(int argc, char **argv);
 int cmd_get(int argc, char **argv);
+int cmd_words(int argc, char **argv);
 
 /** cli_fail() - print "sb: MSG" on stderr; returns @code. */
 int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -38,6 +38,8 @@ static const char usage_text[] =
     "Other services (each has its own --help):\n"
     "  sb echo [-u] HOST PORT | unix:PATH   send stdin to an echo server, print the echo\n"
     "  sb get [OPTIONS] URL                 fetch an http:// or https:// URL\n"
+    "  sb words [OPTIONS] [COMMAND ARGS]    ask the word-frequency service (no COMMAND:\n"
+    "                                       one request per line of stdin)\n"
     "\n"
     "Options of the chat commands:\n"
     "  -u, --user USER           your user name (required)\n"
@@ -217,6 +219,7 @@ static const struct {
 } standalone[] = {
     {"echo", cmd_echo},
     {"get", cmd_get},
+    {"words", cmd_words},
 };
 
 int

@@ -162,20 +162,21 @@ out_flush(struct out *o)
     o->len = 0;
 }
 
-static void __attribute__((format(printf, 2, 3))) out_printf(struct out *o, const char *fmt, ...)
+/* Appends @n bytes; a piece too big for the buffer goes out on its own, so nothing is cut. */
+static void
+out_bytes(struct out *o, const char *p, size_t n)
 {
-    va_list ap;
-    int n;
-
-    if (WF_OUT_CHUNK - o->len < WORDS_MAX * 4 + WF_LINE_EXTRA) {
+    if (WF_OUT_CHUNK - o->len < n) {
         out_flush(o);
     }
-    va_start(ap, fmt);
-    n = vsnprintf(o->buf + o->len, WF_OUT_CHUNK - o->len, fmt, ap);
-    va_end(ap);
-    if (n > 0 && (size_t)n < WF_OUT_CHUNK - o->len) {
-        o->len += (size_t)n;
+    if (n > WF_OUT_CHUNK) {
+        if (!o->failed && sess_send(o->s, p, n) < 0) {
+            o->failed = true;
+        }
+        return;
     }
+    memcpy(o->buf + o->len, p, n);
+    o->len += n;
 }
 
 static double
@@ -203,7 +204,11 @@ static void
 out_word(struct out *o, struct str w, uint64_t count, uint64_t total)
 {
     double pm = per_million(count, total);
-    out_printf(o, "%.*s %" PRIu64 " %.6g %.3f\n", (int)w.n, w.p, count, pm, zipf(pm));
+    char num[WF_LINE_EXTRA];
+    int n = snprintf(num, sizeof(num), " %" PRIu64 " %.6g %.3f\n", count, pm, zipf(pm));
+
+    out_bytes(o, w.p, w.n);
+    out_bytes(o, num, (size_t)n);
 }
 
 /* --- commands ----------------------------------------------------------------------------- */
@@ -340,7 +345,7 @@ cmd_rare(struct session *s, const struct request *r)
         }
     }
     free(set.v);
-    out_printf(&o, "\n");
+    out_bytes(&o, "\n", 1);
     out_flush(&o);
     return o.failed ? SESS_CLOSE : SESS_OK;
 }
@@ -376,6 +381,20 @@ static const struct wf_cmd commands[] = {
     {{"QUIT", 0, 0, WF_ANY}, cmd_quit, "QUIT takes no arguments"},
 };
 
+/* Control characters other than tab (NUL, escapes) have no place in words or text, and echoing
+ * them would hand a client's terminal whatever another one sent. */
+static bool
+has_control(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if ((c < ' ' && c != '\t') || c == 0x7f) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static enum sess_verdict
 wordfreq_on_frame(struct session *s, const char *p, size_t n)
 {
@@ -391,6 +410,9 @@ wordfreq_on_frame(struct session *s, const char *p, size_t n)
     }
     if (!words_utf8_valid(p, n)) {
         return reply_error(s, "request is not valid UTF-8");
+    }
+    if (has_control(p, n)) {
+        return reply_error(s, "request contains a control character");
     }
     r.args = p + pos;
     r.args_len = n - pos;
