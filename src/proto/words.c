@@ -60,9 +60,10 @@ ascii_letter(unsigned char c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-/* Length of the word character at @p (0 if it is not one). */
+/* Length of the word character at @p (0 if it is not one). A combining mark continues a word
+ * but cannot start one: the variation selector after an emoji is a mark, not a word. */
 static size_t
-word_char(const char *p, size_t left)
+word_char(const char *p, size_t left, bool inside)
 {
     unsigned char c = (unsigned char)*p;
     ucs4_t uc;
@@ -74,7 +75,7 @@ word_char(const char *p, size_t left)
     if (len <= 0) {
         return 0;
     }
-    if (uc_is_general_category(uc, UC_LETTER) || uc_is_general_category(uc, UC_MARK)) {
+    if (uc_is_general_category(uc, UC_LETTER) || (inside && uc_is_general_category(uc, UC_MARK))) {
         return (size_t)len;
     }
     return 0;
@@ -94,7 +95,7 @@ words_next(const char *p, size_t n, size_t *pos, struct str *word)
 {
     size_t i = *pos, k;
 
-    while (i < n && (k = word_char(p + i, n - i)) == 0) {
+    while (i < n && (k = word_char(p + i, n - i, false)) == 0) {
         i += any_char(p + i, n - i);
     }
     if (i >= n) {
@@ -102,7 +103,7 @@ words_next(const char *p, size_t n, size_t *pos, struct str *word)
         return false;
     }
     size_t start = i;
-    while (i < n && (k = word_char(p + i, n - i)) > 0) {
+    while (i < n && (k = word_char(p + i, n - i, true)) > 0) {
         i += k;
     }
     word->p = p + start;
@@ -150,6 +151,18 @@ words_valid_entry(const char *p, size_t n)
     }
     if (!words_utf8_valid(p, n)) {
         return "word is not valid UTF-8";
+    }
+    /* Beyond ASCII: Unicode spaces (no-break, em, ideographic...) and C1 controls. */
+    for (size_t i = 0; i < n;) {
+        ucs4_t uc;
+        if ((unsigned char)p[i] < 0x80) {
+            i++;
+            continue;
+        }
+        i += (size_t)u8_mbtouc(&uc, (const uint8_t *)p + i, n - i);
+        if (uc_is_property_white_space(uc) || uc_is_general_category(uc, UC_CONTROL)) {
+            return "word contains whitespace or a control character";
+        }
     }
     return NULL;
 }

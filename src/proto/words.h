@@ -27,9 +27,9 @@ bool words_utf8_valid(const char *p, size_t n);
 size_t words_fold(const char *p, size_t n, char *out, size_t cap);
 
 /**
- * words_next() - the next word of the valid UTF-8 text @p[0..@n) from *@pos: a maximal run of
- * Unicode letters and combining marks; everything else separates words (apostrophes and hyphens
- * too, as in SUBTLEX: "don't" is "don" and "t").
+ * words_next() - the next word of the valid UTF-8 text @p[0..@n) from *@pos: a letter, then
+ * every letter and combining mark after it; everything else separates words (apostrophes and
+ * hyphens too, as in SUBTLEX: "don't" is "don" and "t").
  * Return: true with the word in @word and *@pos past it, false at the end of the text.
  */
 bool words_next(const char *p, size_t n, size_t *pos, struct str *word);
