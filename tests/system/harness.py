@@ -174,6 +174,28 @@ class Client:
         self.buf = got[n:]
         return got[:n]
 
+    def read_line(self, timeout=None, limit=1 << 20):
+        """One LF-terminated line (bytes, without the LF). Fails on EOF, a reset, the timeout,
+        or more than @limit bytes without a LF."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        while b"\n" not in self.buf:
+            if len(self.buf) > limit:
+                raise HarnessError("no LF in the first %d bytes: %r" % (limit, self.buf[:200]))
+            try:
+                data = self._recv(deadline)
+            except socket.timeout:
+                raise HarnessError("timed out waiting for a line; buffered: %r"
+                                   % (self.buf[-300:],))
+            except ConnectionResetError:
+                raise HarnessError("connection reset waiting for a line; buffered: %r"
+                                   % (self.buf[-300:],))
+            if not data:
+                raise HarnessError("connection closed waiting for a line; buffered: %r"
+                                   % (self.buf[-300:],))
+            self.buf += data
+        line, _, self.buf = self.buf.partition(b"\n")
+        return line
+
     def send_while_reading(self, data, timeout=None):
         """Send data while collecting whatever the daemon answers into the read buffer, so that
         a daemon that replies and closes early is seen. Returns (bytes sent, exception or None);
@@ -334,14 +356,15 @@ def free_port(host="127.0.0.1"):
 
 
 def wait_until(predicate, timeout=None, interval=0.05, what="condition"):
-    """Poll predicate() until it is true; fail after the timeout. Returns its last value."""
+    """Poll predicate() until it is true; fail after the timeout. Returns its last value.
+    @what may be a function, called at the timeout, so the message shows the state then."""
     deadline = time.monotonic() + (TIMEOUT if timeout is None else timeout)
     while True:
         v = predicate()
         if v:
             return v
         if time.monotonic() >= deadline:
-            raise HarnessError("timed out waiting for %s" % what)
+            raise HarnessError("timed out waiting for %s" % (what() if callable(what) else what))
         time.sleep(interval)
 
 
@@ -507,7 +530,7 @@ class Daemon:
         """Wait until the log matches the regular expression; returns the match."""
         rx = re.compile(pattern)
         return wait_until(lambda: rx.search(self.log()), timeout,
-                          what="log line /%s/; log:\n%s" % (pattern, self.log()[-3000:]))
+                          what=lambda: "log line /%s/; log:\n%s" % (pattern, self.log()[-3000:]))
 
     def rss_kib(self):
         with open("/proc/%d/status" % self.proc.pid) as f:

@@ -320,7 +320,9 @@ cmd_rare(struct session *s, const struct request *r)
     num[arg.n] = '\0';
     errno = 0;
     limit = strtod(num, &end);
-    if (end == num || *end != '\0' || errno == ERANGE || !isfinite(limit)) {
+    /* Decimal only: strtod() would also take "0x10", "inf" and "nan". */
+    if (end == num || *end != '\0' || errno == ERANGE || !isfinite(limit) ||
+        num[strspn(num, "+-.0123456789eE")] != '\0') {
         return reply_error(s, "RARE threshold \"%s\" is not a number", num);
     }
     const char *text = r->args + pos;
