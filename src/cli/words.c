@@ -334,12 +334,13 @@ word_line(const char *p, size_t n)
 static int
 malformed(struct words *w, const char *what, const char *p, size_t n)
 {
-    const char *req = w->reqs.buf + w->reqs.start, *cmd = "";
+    const char *req, *cmd = "";
     size_t pos = 0, cn = 0;
     char *shown = text_escape(p, n < WORDS_SHOW_MAX ? n : WORDS_SHOW_MAX, false);
     int rc;
 
     if (w->queued > 0) {
+        req = w->reqs.buf + w->reqs.start;
         next_token(req, (size_t)((char *)memchr(req, '\n', w->reqs.len) - req), &pos, &cmd, &cn);
         rc = fail(w, NET_BAD_REPLY, "malformed answer to request %llu (%.*s): %s: \"%s\"%s",
                   w->answered + 1, (int)cn, cmd, what, shown, n > WORDS_SHOW_MAX ? "..." : "");
@@ -364,14 +365,14 @@ answer_done(struct words *w)
 static int
 take_line(struct words *w, const char *p, size_t n)
 {
-    const char *req = w->reqs.buf + w->reqs.start;
-    const char *tok = NULL;
+    const char *req, *tok = NULL;
     size_t pos = 0, tn = 0;
     int rc;
 
     if (w->queued == 0) {
         return malformed(w, "a line that answers no request", p, n);
     }
+    req = w->reqs.buf + w->reqs.start; /* not before: with nothing queued buf may be NULL */
     if (!w->head_open) {
         w->head_len = (size_t)((char *)memchr(req, '\n', w->reqs.len) - req);
         if (w->head_len + 1 > w->reqs.len - w->unsent) {
