@@ -18,6 +18,7 @@
 
 #include "cli/cli.h"
 #include "cli/net.h"
+#include "core/loop.h"
 #include "core/mem.h"
 #include "core/strutil.h"
 
@@ -35,33 +36,10 @@ static const char echo_usage[] =
     "Exit codes: 0 echoed exactly, 2 usage, 6 unknown host, 7 cannot connect, 8 the echo\n"
     "differs, 28 timeout, 56 connection lost before the echo was complete.\n";
 
-/* Bytes sent and not echoed yet: the echo must match them, in order. */
-struct owed {
-    char *buf;
-    size_t start, len, cap;
-};
-
-static void
-owed_add(struct owed *o, const char *p, size_t n)
-{
-    if (o->start + o->len + n > o->cap) {
-        if (o->len > 0) {
-            memmove(o->buf, o->buf + o->start, o->len);
-        }
-        o->start = 0;
-        if (o->len + n > o->cap) {
-            o->cap = (o->len + n) * 2;
-            o->buf = xrealloc(o->buf, o->cap);
-        }
-    }
-    memcpy(o->buf + o->start + o->len, p, n);
-    o->len += n;
-}
-
 struct stream {
     int fd;
     double timeout;
-    struct owed owed;
+    struct net_fifo owed; /* bytes sent and not echoed yet: the echo must match them */
     char out[ECHO_CHUNK]; /* read from stdin, not sent yet */
     size_t out_len;
     bool stdin_done, shut;
@@ -69,14 +47,6 @@ struct stream {
     double progress; /* when the server last took or echoed bytes */
     bool differs;
 };
-
-static double
-now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Take what the server sent: print it and check it against what is owed. */
 static int
@@ -95,8 +65,7 @@ take_echo(struct stream *st, const char *p, size_t n)
             st->first_diff++;
         }
     }
-    st->owed.start += cmp;
-    st->owed.len -= cmp;
+    net_fifo_drop(&st->owed, cmp);
     st->echoed += n;
     return NET_OK;
 }
@@ -149,16 +118,16 @@ run_stream(struct stream *st)
         /* Waiting on the user has no time limit; waiting on the server has, counted from its
          * last sign of life (bytes taken or echoed), whatever the user does meanwhile. */
         bool waiting_server = ready > 0 || st->owed.len > 0 || st->shut;
-        double left = st->timeout - (now() - st->progress);
+        double left = st->timeout - (loop_now() - st->progress);
         int rc = poll(pfd, 2, waiting_server ? (left > 0 ? (int)(left * 1000) + 1 : 0) : -1);
 
         if (rc < 0 && errno == EINTR) {
             continue;
         }
         if (!waiting_server) {
-            st->progress = now(); /* the clock starts when something is owed */
+            st->progress = loop_now(); /* the clock starts when something is owed */
         }
-        if (waiting_server && now() - st->progress >= st->timeout) {
+        if (waiting_server && loop_now() - st->progress >= st->timeout) {
             fprintf(stderr, "sb: no echo for %.1fs (%llu of %llu bytes echoed)\n", st->timeout,
                     st->echoed, st->sent);
             return NET_TIMEOUT;
@@ -179,7 +148,7 @@ run_stream(struct stream *st)
                 break;
             }
             if (r > 0) {
-                st->progress = now();
+                st->progress = loop_now();
             }
             if (r > 0 && (rc = take_echo(st, in, (size_t)r)) != NET_OK) {
                 return rc;
@@ -192,8 +161,8 @@ run_stream(struct stream *st)
                 return NET_RECV;
             }
             if (w > 0) {
-                st->progress = now();
-                owed_add(&st->owed, st->out, (size_t)w);
+                st->progress = loop_now();
+                net_fifo_add(&st->owed, st->out, (size_t)w);
                 st->sent += (unsigned long long)w;
                 memmove(st->out, st->out + w, st->out_len - (size_t)w);
                 st->out_len -= (size_t)w;
@@ -391,7 +360,7 @@ cmd_echo(int argc, char **argv)
         struct stream *st = xcalloc(1, sizeof(*st));
         st->fd = fd;
         st->timeout = timeout;
-        st->progress = now();
+        st->progress = loop_now();
         rc = run_stream(st);
         free(st->owed.buf);
         free(st);

@@ -24,6 +24,7 @@
 #include "cli/cli.h"
 #include "cli/net.h"
 #include "cli/text.h"
+#include "core/loop.h"
 #include "core/mem.h"
 #include "core/strutil.h"
 #include "proto/http.h"
@@ -198,21 +199,13 @@ xfer_close(struct xfer *x)
     }
 }
 
-static double
-mono(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
-}
-
 /* TLS runs on a non-blocking socket, so that every OpenSSL call returns and each wait is a
  * poll() against one deadline: a server that sends a record a byte at a time cannot stretch a
  * handshake or a read past its limit. Returns false when the deadline has passed. */
 static bool
 tls_wait(struct xfer *x, int e, double deadline)
 {
-    double left = deadline - mono();
+    double left = deadline - loop_now();
     return left > 0 && net_wait(x->fd, e == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN, left) > 0;
 }
 
@@ -220,7 +213,7 @@ tls_wait(struct xfer *x, int e, double deadline)
 static ssize_t
 xfer_read(struct xfer *x, char *p, size_t n, double timeout)
 {
-    double deadline = mono() + timeout;
+    double deadline = loop_now() + timeout;
     ssize_t r;
 
     while (x->ssl) {
@@ -264,7 +257,7 @@ xfer_read(struct xfer *x, char *p, size_t n, double timeout)
 static int
 xfer_write(struct xfer *x, const char *p, size_t n, double timeout)
 {
-    double deadline = mono() + timeout;
+    double deadline = loop_now() + timeout;
 
     for (size_t done = 0; x->ssl && done < n;) {
         ERR_clear_error();
@@ -337,7 +330,7 @@ tls_start(struct xfer *x, const struct url *u, const struct get_opts *o)
         SSL_set_tlsext_host_name(x->ssl, u->host);
         SSL_set1_host(x->ssl, u->host);
     }
-    double deadline = mono() + o->connect_timeout;
+    double deadline = loop_now() + o->connect_timeout;
     int k, e = SSL_ERROR_NONE;
     for (;;) {
         ERR_clear_error();

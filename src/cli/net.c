@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/addr.h"
+#include "core/mem.h"
 #include "core/strutil.h"
 
 bool
@@ -168,4 +169,31 @@ net_write_all(int fd, const void *p, size_t n)
         n -= (size_t)w;
     }
     return true;
+}
+
+void
+net_fifo_add(struct net_fifo *f, const char *p, size_t n)
+{
+    if (f->start + f->len + n > f->cap) {
+        if (f->len > 0) {
+            memmove(f->buf, f->buf + f->start, f->len);
+        }
+        f->start = 0;
+        if (f->len + n > f->cap) {
+            f->cap = (f->len + n) * 2;
+            f->buf = xrealloc(f->buf, f->cap);
+        }
+    }
+    memcpy(f->buf + f->start + f->len, p, n);
+    f->len += n;
+}
+
+void
+net_fifo_drop(struct net_fifo *f, size_t n)
+{
+    f->start += n;
+    f->len -= n;
+    if (f->len == 0) {
+        f->start = 0;
+    }
 }

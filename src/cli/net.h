@@ -60,4 +60,16 @@ int net_wait(int fd, short events, double timeout);
 /** net_write_all() - write all of @p to @fd (blocking); false on error. */
 bool net_write_all(int fd, const void *p, size_t n);
 
+/* A FIFO of bytes (sent and not yet answered, received and not yet used); free buf when done. */
+struct net_fifo {
+    char *buf;
+    size_t start, len, cap;
+};
+
+/** net_fifo_add() - append @n bytes (the buffer grows; there is no limit here). */
+void net_fifo_add(struct net_fifo *f, const char *p, size_t n);
+
+/** net_fifo_drop() - remove the oldest @n bytes (@n <= f->len). */
+void net_fifo_drop(struct net_fifo *f, size_t n);
+
 #endif

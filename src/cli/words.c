@@ -23,6 +23,7 @@
 #include "cli/cli.h"
 #include "cli/net.h"
 #include "cli/text.h"
+#include "core/loop.h"
 #include "core/mem.h"
 #include "core/strutil.h"
 
@@ -58,39 +59,6 @@ static const struct {
     {"STATS", REQ_STATS}, {"QUIT", REQ_QUIT},
 };
 
-/* A FIFO of bytes: requests not answered yet, or answer bytes not split into lines yet. */
-struct fifo {
-    char *buf;
-    size_t start, len, cap;
-};
-
-static void
-fifo_add(struct fifo *f, const char *p, size_t n)
-{
-    if (f->start + f->len + n > f->cap) {
-        if (f->len > 0) {
-            memmove(f->buf, f->buf + f->start, f->len);
-        }
-        f->start = 0;
-        if (f->len + n > f->cap) {
-            f->cap = (f->len + n) * 2;
-            f->buf = xrealloc(f->buf, f->cap);
-        }
-    }
-    memcpy(f->buf + f->start + f->len, p, n);
-    f->len += n;
-}
-
-static void
-fifo_drop(struct fifo *f, size_t n)
-{
-    f->start += n;
-    f->len -= n;
-    if (f->len == 0) {
-        f->start = 0;
-    }
-}
-
 struct words {
     int fd;
     double timeout;
@@ -98,7 +66,7 @@ struct words {
 
     /* Requests queued, each one line ending in LF, oldest first: the unsent ones are the last
      * `unsent` bytes. A request leaves the queue when its answer is complete. */
-    struct fifo reqs;
+    struct net_fifo reqs;
     size_t unsent;
     unsigned long long queued, answered, total, errors;
     bool quit_queued; /* QUIT is the last request: the server closes after it */
@@ -110,7 +78,7 @@ struct words {
     size_t head_cursor; /* FREQ: offset of the next word to be echoed */
     unsigned long lines;
 
-    struct fifo ans; /* received, not yet a complete line */
+    struct net_fifo ans; /* received, not yet a complete line */
 
     char in[WORDS_LINE_MAX + 2]; /* stdin: the start of a request line (CR LF fit) */
     size_t in_len;
@@ -123,14 +91,6 @@ struct words {
 
     double progress; /* when the server last took or sent bytes */
 };
-
-static double
-now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static bool
 is_blank(char c)
@@ -232,8 +192,8 @@ enqueue(struct words *w, const char *p, size_t n)
     size_t pos = 0, tn;
     const char *tok;
 
-    fifo_add(&w->reqs, p, n);
-    fifo_add(&w->reqs, "\n", 1);
+    net_fifo_add(&w->reqs, p, n);
+    net_fifo_add(&w->reqs, "\n", 1);
     w->unsent += n + 1;
     w->queued++;
     w->total++;
@@ -355,7 +315,7 @@ malformed(struct words *w, const char *what, const char *p, size_t n)
 static void
 answer_done(struct words *w)
 {
-    fifo_drop(&w->reqs, w->head_len + 1);
+    net_fifo_drop(&w->reqs, w->head_len + 1);
     w->queued--;
     w->answered++;
     w->head_open = false;
@@ -458,8 +418,8 @@ read_socket(struct words *w, bool *eof)
         *eof = true;
         return NET_OK;
     }
-    w->progress = now();
-    fifo_add(&w->ans, buf, (size_t)r);
+    w->progress = loop_now();
+    net_fifo_add(&w->ans, buf, (size_t)r);
     for (;;) {
         const char *p = w->ans.buf + w->ans.start;
         const char *nl = memchr(p, '\n', w->ans.len);
@@ -469,7 +429,7 @@ read_socket(struct words *w, bool *eof)
         size_t n = (size_t)(nl - p);
         /* A CR LF line end is taken as LF, and printed as LF. */
         rc = take_line(w, p, n > 0 && p[n - 1] == '\r' ? n - 1 : n);
-        fifo_drop(&w->ans, n + 1);
+        net_fifo_drop(&w->ans, n + 1);
         if (rc != NET_OK) {
             return rc;
         }
@@ -494,7 +454,7 @@ send_requests(struct words *w)
                     strerror(errno), w->queued, w->total);
     }
     w->unsent -= (size_t)n;
-    w->progress = now();
+    w->progress = loop_now();
     return NET_OK;
 }
 
@@ -529,7 +489,7 @@ run(struct words *w)
 {
     int rc;
 
-    w->progress = now();
+    w->progress = loop_now();
     for (;;) {
         if (w->stdin_done && w->queued == 0) {
             break;
@@ -546,14 +506,14 @@ run(struct words *w)
 
         if (w->out_len > 0) {
             /* Time spent blocked on our own output is not the server's silence. */
-            double before = now();
+            double before = loop_now();
             if (!flush_out(w)) {
                 fprintf(stderr, "sb: cannot write the output: %s\n", strerror(errno));
                 return NET_WRITE;
             }
-            w->progress += now() - before;
+            w->progress += loop_now() - before;
         }
-        left = w->timeout - (now() - w->progress);
+        left = w->timeout - (loop_now() - w->progress);
         rc = poll(pfd, 2, waiting ? (left > 0 ? (int)(left * 1000) + 1 : 0) : -1);
         if (rc < 0 && errno == EINTR) {
             continue;
@@ -562,7 +522,7 @@ run(struct words *w)
             return fail(w, NET_INTERNAL, "poll: %s", strerror(errno));
         }
         if (!waiting) {
-            w->progress = now(); /* the clock starts when something is owed */
+            w->progress = loop_now(); /* the clock starts when something is owed */
         }
         if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             bool eof = false;
@@ -579,7 +539,7 @@ run(struct words *w)
         if (pfd[1].revents && (rc = read_stdin(w)) != NET_OK) {
             return rc;
         }
-        if (w->queued > 0 && now() - w->progress >= w->timeout) {
+        if (w->queued > 0 && loop_now() - w->progress >= w->timeout) {
             return fail(w, NET_TIMEOUT, "no answer for %.1fs (%llu of %llu requests answered)",
                         w->timeout, w->answered, w->total);
         }
