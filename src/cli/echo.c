@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -254,22 +253,10 @@ run_udp(int fd, double timeout)
 static int
 open_unix(const char *path, double timeout, int *fd)
 {
-    struct sockaddr_un sun = {.sun_family = AF_UNIX};
-    struct addrinfo ai = {.ai_family = AF_UNIX, .ai_socktype = SOCK_STREAM};
     char why[512];
-    int rc;
+    int rc = net_connect_unix(path, timeout, fd, why, sizeof(why));
 
-    if (!str_copy(sun.sun_path, sizeof(sun.sun_path), path) || path[0] == '\0') {
-        fprintf(stderr, "sb: bad socket path unix:%s\n", path);
-        return NET_USAGE;
-    }
-    ai.ai_addr = (struct sockaddr *)&sun;
-    ai.ai_addrlen = sizeof(sun);
-    rc = net_connect(&ai, timeout, fd, why, sizeof(why));
-    if (rc != NET_OK) {
-        fprintf(stderr, "sb: %s\n", why);
-    }
-    return rc;
+    return rc == NET_OK ? rc : cli_fail(rc, "%s", why);
 }
 
 static const struct option echo_opts[] = {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -196,4 +197,24 @@ net_fifo_drop(struct net_fifo *f, size_t n)
     if (f->len == 0) {
         f->start = 0;
     }
+}
+
+int
+net_connect_unix(const char *path, double timeout, int *fd, char *why, size_t cap)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    struct addrinfo ai = {.ai_family = AF_UNIX, .ai_socktype = SOCK_STREAM};
+
+    if (path[0] == '\0') {
+        snprintf(why, cap, "no socket path after unix:");
+        return NET_USAGE;
+    }
+    if (!str_copy(sun.sun_path, sizeof(sun.sun_path), path)) {
+        snprintf(why, cap, "the socket path %s is too long (%zu bytes at most)", path,
+                 sizeof(sun.sun_path) - 1);
+        return NET_USAGE;
+    }
+    ai.ai_addr = (struct sockaddr *)&sun;
+    ai.ai_addrlen = sizeof(sun);
+    return net_connect(&ai, timeout, fd, why, cap);
 }

@@ -53,6 +53,13 @@ int net_resolve(const char *host, const char *port, int socktype, struct addrinf
  */
 int net_connect(const struct addrinfo *res, double timeout, int *fd, char *why, size_t cap);
 
+/**
+ * net_connect_unix() - connect a stream socket to the UNIX socket at @path within @timeout.
+ * Return: NET_OK with the socket in *fd; NET_USAGE (empty or too long a path), NET_CONNECT or
+ * NET_TIMEOUT with a message in @why.
+ */
+int net_connect_unix(const char *path, double timeout, int *fd, char *why, size_t cap);
+
 /** net_wait() - poll() @fd for @events up to @timeout seconds; returns poll's result (0 on
  * timeout), retrying after signals. */
 int net_wait(int fd, short events, double timeout);

@@ -16,7 +16,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -550,21 +549,9 @@ run(struct words *w)
 static int
 open_unix(const char *path, double timeout, int *fd)
 {
-    struct sockaddr_un sun = {.sun_family = AF_UNIX};
-    struct addrinfo ai = {.ai_family = AF_UNIX, .ai_socktype = SOCK_STREAM};
     char why[512];
-    int rc;
+    int rc = net_connect_unix(path, timeout, fd, why, sizeof(why));
 
-    if (path[0] == '\0') {
-        return cli_fail(NET_USAGE, "no socket path after unix:");
-    }
-    if (!str_copy(sun.sun_path, sizeof(sun.sun_path), path)) {
-        return cli_fail(NET_USAGE, "the socket path %s is too long (%zu bytes at most)", path,
-                        sizeof(sun.sun_path) - 1);
-    }
-    ai.ai_addr = (struct sockaddr *)&sun;
-    ai.ai_addrlen = sizeof(sun);
-    rc = net_connect(&ai, timeout, fd, why, sizeof(why));
     return rc == NET_OK ? rc : cli_fail(rc, "%s", why);
 }
 
