@@ -5,6 +5,11 @@
  * inside a callback chain: closing marks the session and a deferred event frees it on the next
  * loop turn. A closing session first flushes its output, then half-closes and discards input for
  * a short linger, so a peer that was still sending reads our error instead of a reset.
+ *
+ * Output is written the way Redis does it: replies pile up in the output buffer while the owner's
+ * callbacks run, and are written with one system call when they return. Only what the socket does
+ * not take at once is left to libevent's write event, so a request answered in full costs no
+ * epoll_ctl() calls (a bufferevent would add and remove its write event for every reply).
  */
 #include "core/conn.h"
 
@@ -37,6 +42,8 @@ enum {
     CONN_F_LINGER = 1 << 5,       /* output flushed and write side shut down */
     CONN_F_CONNECTING = 1 << 6,   /* conn_connect(): waiting for the connection */
     CONN_F_PREFACE = 1 << 7,      /* the first bytes may still be the endpoint's preface */
+    CONN_F_BUSY = 1 << 8,         /* in a callback of the owner: output is flushed after it */
+    CONN_F_WRITING = 1 << 9,      /* EV_WRITE is on: libevent writes the rest of the output */
 };
 
 struct conn {
@@ -156,9 +163,13 @@ update_reading(struct conn *c)
     if (c->flags & (CONN_F_DEAD | CONN_F_LINGER)) {
         return;
     }
+    /* Only on a change: enabling an enabled bufferevent still costs an epoll_ctl(). */
+    bool reading = bufferevent_get_enabled(c->bev) & EV_READ;
     if (c->flags & (CONN_F_PAUSED | CONN_F_CLOSING | CONN_F_EOF | CONN_F_BACKPRESSURE)) {
-        bufferevent_disable(c->bev, EV_READ);
-    } else {
+        if (reading) {
+            bufferevent_disable(c->bev, EV_READ);
+        }
+    } else if (!reading) {
         bufferevent_enable(c->bev, EV_READ);
     }
 }
@@ -227,7 +238,7 @@ preface_pending(struct conn *c, struct evbuffer *in)
 }
 
 static void
-process(struct conn *c)
+process_frames(struct conn *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->bev);
     struct evbuffer *out = bufferevent_get_output(c->bev);
@@ -275,6 +286,65 @@ process(struct conn *c)
     update_reading(c);
 }
 
+/* The output has all been written: what waited for that can go on. Never calls process()
+ * directly, so flushing from the end of process() cannot recurse. */
+static void
+drained(struct conn *c)
+{
+    if ((c->flags & CONN_F_CLOSING) && !(c->flags & CONN_F_LINGER)) {
+        begin_linger(c);
+        return;
+    }
+    if (c->flags & CONN_F_BACKPRESSURE) {
+        c->flags &= ~CONN_F_BACKPRESSURE;
+        event_active(c->defer, 0, 0);
+    }
+}
+
+/* Write what the owner queued, now, without the write event; leave the rest to libevent. */
+static void
+flush_output(struct conn *c)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+
+    if ((c->flags & (CONN_F_DEAD | CONN_F_BUSY | CONN_F_WRITING | CONN_F_CONNECTING)) ||
+        evbuffer_get_length(out) == 0) {
+        return;
+    }
+    /* A bufferevent keeps the front of its output frozen so that only it drains it; we are
+     * the writer while EV_WRITE is off, so thaw it for this one write. */
+    evbuffer_unfreeze(out, 1);
+    int n = evbuffer_write(out, bufferevent_getfd(c->bev));
+    evbuffer_freeze(out, 1);
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        set_end(c, strerror(errno));
+        log_debug("%s: session %llu from %s: %s", c->s.ep->name, (unsigned long long)c->s.id,
+                  c->s.peer_str, c->s.end);
+        free_later(c);
+        return;
+    }
+    if (evbuffer_get_length(out) > 0) {
+        c->flags |= CONN_F_WRITING;
+        bufferevent_enable(c->bev, EV_WRITE);
+        return;
+    }
+    drained(c);
+}
+
+/* Runs owner callbacks with output held back, then writes it in one go. */
+static void
+process(struct conn *c)
+{
+    bool outer = !(c->flags & CONN_F_BUSY);
+
+    c->flags |= CONN_F_BUSY;
+    process_frames(c);
+    if (outer) {
+        c->flags &= ~CONN_F_BUSY;
+        flush_output(c);
+    }
+}
+
 static void
 read_cb(struct bufferevent *bev, void *arg)
 {
@@ -293,18 +363,14 @@ write_cb(struct bufferevent *bev, void *arg)
 {
     struct conn *c = arg;
 
-    /* Called when the output buffer has drained completely (low watermark 0). */
+    /* Called when the output buffer has drained completely (low watermark 0): writing is ours
+     * again. */
     if (c->flags & CONN_F_DEAD) {
         return;
     }
-    if ((c->flags & CONN_F_CLOSING) && !(c->flags & CONN_F_LINGER)) {
-        begin_linger(c);
-        return;
-    }
-    if (c->flags & CONN_F_BACKPRESSURE) {
-        c->flags &= ~CONN_F_BACKPRESSURE;
-        process(c);
-    }
+    c->flags &= ~CONN_F_WRITING;
+    bufferevent_disable(bev, EV_WRITE);
+    drained(c);
 }
 
 static void
@@ -326,8 +392,10 @@ connected(struct conn *c)
     log_debug("%s: session %llu to %s connected", ep->name, (unsigned long long)c->s.id,
               c->s.peer_str);
     c->s.established = true;
+    c->flags |= CONN_F_BUSY;
     enum sess_verdict v = ep->ops->on_open ? ep->ops->on_open(&c->s) : SESS_OK;
     apply(c, v);
+    c->flags &= ~CONN_F_BUSY;
     process(c);
 }
 
@@ -488,7 +556,9 @@ conn_adopt(struct endpoint *ep, int fd, const struct sockaddr *sa, socklen_t len
     c = conn_new(ep, bev, sa, len);
     bufferevent_set_timeouts(c->bev, ep->idle_timeout > 0 ? &rtv : NULL,
                              ep->write_timeout > 0 ? &wtv : NULL);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    /* A new socket bufferevent starts with EV_WRITE on; flush_output() writes, not libevent. */
+    bufferevent_disable(c->bev, EV_WRITE);
+    bufferevent_enable(c->bev, EV_READ);
     log_debug("%s: session %llu from %s opened", ep->name, (unsigned long long)c->s.id, peer);
 
     if (ep->preface && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)) {
@@ -496,9 +566,12 @@ conn_adopt(struct endpoint *ep, int fd, const struct sockaddr *sa, socklen_t len
     }
     c->opened = true;
     c->s.established = true;
+    c->flags |= CONN_F_BUSY;
     enum sess_verdict v = ep->ops->on_open ? ep->ops->on_open(&c->s) : SESS_OK;
     apply(c, v);
+    c->flags &= ~CONN_F_BUSY;
     update_reading(c);
+    flush_output(c);
 }
 
 struct session *
@@ -517,7 +590,7 @@ conn_connect(struct endpoint *ep, const struct sockaddr *sa, socklen_t len, doub
     atomic_fetch_add(&ep->nsessions, 1);
     c->s.priv = priv;
     c->opened = true; /* on_close is owed from now on, even if connecting fails */
-    c->flags |= CONN_F_CONNECTING;
+    c->flags |= CONN_F_CONNECTING | CONN_F_WRITING;
     bufferevent_set_timeouts(c->bev, &tv, &tv);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     log_debug("%s: session %llu connecting to %s", ep->name, (unsigned long long)c->s.id,
@@ -556,7 +629,11 @@ sess_send(struct session *s, const void *p, size_t n)
         free_later(c);
         return -1;
     }
-    return evbuffer_add(out, p, n);
+    if (evbuffer_add(out, p, n) < 0) {
+        return -1;
+    }
+    flush_output(c); /* sent from outside the owner's callbacks (a timer, another session) */
+    return 0;
 }
 
 int

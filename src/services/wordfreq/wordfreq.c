@@ -200,15 +200,43 @@ lookup(const struct wf_table *t, struct str w)
     return n ? wf_table_count(t, folded, n) : 0;
 }
 
+/* Formatting the two floating-point numbers of an answer line costs more than the lookup, and
+ * the numbers depend only on the count and the total: each thread keeps the text of the counts it
+ * met last, direct-mapped (word frequencies are Zipfian, so a few thousand counts cover most
+ * lookups). Keyed by count and total, so a reloaded table can never be answered from stale text. */
+#define WF_SUFFIX_SLOTS 4096
+
+struct suffix {
+    uint64_t count, total;
+    unsigned char len; /* 0: empty slot */
+    char text[WF_LINE_EXTRA - 2 * sizeof(uint64_t) - 1];
+};
+
+static _Thread_local struct suffix suffixes[WF_SUFFIX_SLOTS];
+
+static const struct suffix *
+suffix_of(uint64_t count, uint64_t total)
+{
+    struct suffix *x = &suffixes[(count * 0x9E3779B97F4A7C15ULL) >> 52];
+
+    if (x->len == 0 || x->count != count || x->total != total) {
+        double pm = per_million(count, total);
+        int n = snprintf(x->text, sizeof(x->text), " %" PRIu64 " %.6g %.3f\n", count, pm, zipf(pm));
+        x->count = count;
+        x->total = total;
+        /* At most 43 bytes: 20 digits, 12 and 7 characters, four separators. */
+        x->len = (unsigned char)(n > 0 && (size_t)n < sizeof(x->text) ? n : 0);
+    }
+    return x;
+}
+
 static void
 out_word(struct out *o, struct str w, uint64_t count, uint64_t total)
 {
-    double pm = per_million(count, total);
-    char num[WF_LINE_EXTRA];
-    int n = snprintf(num, sizeof(num), " %" PRIu64 " %.6g %.3f\n", count, pm, zipf(pm));
+    const struct suffix *x = suffix_of(count, total);
 
     out_bytes(o, w.p, w.n);
-    out_bytes(o, num, (size_t)n);
+    out_bytes(o, x->text, x->len);
 }
 
 /* --- commands ----------------------------------------------------------------------------- */
