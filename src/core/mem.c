@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static void
 oom(size_t n)
@@ -57,4 +58,26 @@ xstrndup(const char *s, size_t n)
     memcpy(p, s, n);
     p[n] = '\0';
     return p;
+}
+
+void *
+mem_map(size_t n)
+{
+    void *p = mmap(NULL, n ? n : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void *
+mem_remap(void *p, size_t old, size_t n)
+{
+    void *q = mremap(p, old ? old : 1, n ? n : 1, MREMAP_MAYMOVE);
+    return q == MAP_FAILED ? NULL : q;
+}
+
+void
+mem_unmap(void *p, size_t n)
+{
+    if (p != NULL) {
+        munmap(p, n ? n : 1);
+    }
 }

@@ -121,23 +121,34 @@ probe(const struct wf_table *t, const char *w, size_t n, uint64_t h)
     }
 }
 
-static void
+static bool
 index_alloc(struct wf_table *t, size_t nslots)
 {
+    uint32_t *offsets = mem_map(nslots * sizeof(*offsets));
+    unsigned char *tags = mem_map(nslots); /* zeroed: every slot empty */
+
+    if (offsets == NULL || tags == NULL) {
+        mem_unmap(offsets, nslots * sizeof(*offsets));
+        mem_unmap(tags, nslots);
+        return false;
+    }
     t->nslots = nslots;
-    t->offsets = xmalloc(nslots * sizeof(*t->offsets));
-    t->tags = xcalloc(nslots, 1);
+    t->offsets = offsets;
+    t->tags = tags;
+    return true;
 }
 
 /* More entries than the estimate: double the index and place every record again. */
-static void
+static bool
 grow_index(struct wf_table *t)
 {
     uint32_t *old_off = t->offsets;
     unsigned char *old_tags = t->tags;
     size_t old_n = t->nslots;
 
-    index_alloc(t, old_n * 2);
+    if (!index_alloc(t, old_n * 2)) {
+        return false;
+    }
     for (size_t i = 0; i < old_n; i++) {
         if (old_tags[i] != SLOT_EMPTY) {
             const unsigned char *r = t->arena + old_off[i];
@@ -147,23 +158,31 @@ grow_index(struct wf_table *t)
             t->offsets[j] = old_off[i];
         }
     }
-    free(old_off);
-    free(old_tags);
+    mem_unmap(old_off, old_n * sizeof(*old_off));
+    mem_unmap(old_tags, old_n);
+    return true;
 }
 
-/* Appends a record; false if the arena would pass what 32-bit offsets reach. */
-static bool
+#define NO_MEMORY "not enough memory for the table"
+
+/* Appends a record. Return: NULL, or why not (past what 32-bit offsets reach, or no memory). */
+static const char *
 append(struct wf_table *t, const char *w, size_t n, uint64_t count, uint32_t *off)
 {
     size_t need = 1 + n + leb_len(count);
 
     if (t->arena_len + need > ARENA_MAX) {
-        return false;
+        return "more than 4 GiB of words";
     }
     if (t->arena_len + need > t->arena_cap) {
         size_t cap = t->arena_cap * 2 + need;
-        t->arena_cap = cap > ARENA_MAX ? ARENA_MAX : cap;
-        t->arena = xrealloc(t->arena, t->arena_cap);
+        cap = cap > ARENA_MAX ? ARENA_MAX : cap;
+        unsigned char *a = mem_remap(t->arena, t->arena_cap, cap);
+        if (a == NULL) {
+            return NO_MEMORY;
+        }
+        t->arena = a;
+        t->arena_cap = cap;
     }
     unsigned char *r = t->arena + t->arena_len;
     r[0] = (unsigned char)n;
@@ -171,7 +190,7 @@ append(struct wf_table *t, const char *w, size_t n, uint64_t count, uint32_t *of
     leb_put(r + 1 + n, count, leb_len(count));
     *off = (uint32_t)t->arena_len;
     t->arena_len += need;
-    return true;
+    return NULL;
 }
 
 static const char *
@@ -188,15 +207,16 @@ add_entry(void *arg, const char *word, size_t n, uint64_t count)
         return "the counts add up to more than 18446744073709551615";
     }
     t->total += count;
-    if ((t->words + 1) * 4 > t->nslots * 3) {
-        grow_index(t);
+    if ((t->words + 1) * 4 > t->nslots * 3 && !grow_index(t)) {
+        return NO_MEMORY;
     }
     uint64_t h = hash(folded, len);
     size_t i = probe(t, folded, len, h);
     uint32_t off;
+    const char *why;
     if (t->tags[i] == SLOT_EMPTY) {
-        if (!append(t, folded, len, count, &off)) {
-            return "more than 4 GiB of words";
+        if ((why = append(t, folded, len, count, &off)) != NULL) {
+            return why;
         }
         t->tags[i] = tag_of(h);
         t->offsets[i] = off;
@@ -211,8 +231,8 @@ add_entry(void *arg, const char *word, size_t n, uint64_t count)
         leb_put(r + 1 + len, sum, width);
         return NULL;
     }
-    if (!append(t, folded, len, sum, &off)) {
-        return "more than 4 GiB of words";
+    if ((why = append(t, folded, len, sum, &off)) != NULL) {
+        return why;
     }
     t->offsets[i] = off;
     return NULL;
@@ -225,11 +245,17 @@ wf_table_build(const char *buf, size_t n, struct wordlist_error *err)
     size_t estimate = wordlist_estimate(buf, n);
 
     t->format = wordlist_detect(buf, n);
-    index_alloc(t, estimate < 12 ? 16 : estimate / 3 * 4 + 1);
     /* Records are shorter than the lines they come from, so the file size is enough for TSV; a
-     * JSON file spends far more bytes per word. Growth covers case folding that lengthens. */
+     * JSON file spends far more bytes per word. Growth covers case folding that lengthens. The
+     * pages of the arena that are never written are never backed by memory. */
     t->arena_cap = t->format == WORDLIST_TSV ? n + 16 : n / 4 + 16;
-    t->arena = xmalloc(t->arena_cap);
+    t->arena = mem_map(t->arena_cap);
+    if (t->arena == NULL || !index_alloc(t, estimate < 12 ? 16 : estimate / 3 * 4 + 1)) {
+        err->line = 0;
+        snprintf(err->why, sizeof(err->why), NO_MEMORY);
+        wf_table_free(t);
+        return NULL;
+    }
     if (wordlist_parse(buf, n, add_entry, t, err) < 0) {
         wf_table_free(t);
         return NULL;
@@ -240,8 +266,11 @@ wf_table_build(const char *buf, size_t n, struct wordlist_error *err)
         wf_table_free(t);
         return NULL;
     }
-    t->arena = xrealloc(t->arena, t->arena_len);
-    t->arena_cap = t->arena_len;
+    unsigned char *a = mem_remap(t->arena, t->arena_cap, t->arena_len);
+    if (a != NULL) {
+        t->arena = a;
+        t->arena_cap = t->arena_len;
+    }
     return t;
 }
 
@@ -251,9 +280,9 @@ wf_table_free(struct wf_table *t)
     if (t == NULL) {
         return;
     }
-    free(t->arena);
-    free(t->offsets);
-    free(t->tags);
+    mem_unmap(t->arena, t->arena_cap);
+    mem_unmap(t->offsets, t->nslots * sizeof(*t->offsets));
+    mem_unmap(t->tags, t->nslots);
     free(t);
 }
 

@@ -71,11 +71,13 @@ data_free(struct wf_data *d)
     }
 }
 
-/* Reads all of @path. Return: the bytes (free them) and their count, or NULL with @err set. */
+/* Reads all of @path into a mem_map() block, so that its pages go back to the system as soon as
+ * the table is built. Return: the bytes (mem_unmap() them, @len bytes) and their count, or NULL
+ * with @err set. */
 static char *
 read_file(const char *path, size_t *len, char *err, size_t errcap)
 {
-    struct stat st;
+    struct stat st = {0};
     char *buf = NULL;
     size_t got = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -92,7 +94,11 @@ read_file(const char *path, size_t *len, char *err, size_t errcap)
         snprintf(err, errcap, "%s is empty", path);
         goto fail;
     }
-    buf = xmalloc((size_t)st.st_size);
+    buf = mem_map((size_t)st.st_size);
+    if (buf == NULL) {
+        snprintf(err, errcap, "%s: not enough memory to read it", path);
+        goto fail;
+    }
     while (got < (size_t)st.st_size) {
         ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
         if (r < 0 && errno == EINTR) {
@@ -109,7 +115,7 @@ read_file(const char *path, size_t *len, char *err, size_t errcap)
     *len = got;
     return buf;
 fail:
-    free(buf);
+    mem_unmap(buf, (size_t)st.st_size);
     close(fd);
     return NULL;
 }
@@ -128,7 +134,7 @@ load(const char *path, char *err, size_t errcap)
         return NULL;
     }
     t = wf_table_build(buf, len, &we);
-    free(buf);
+    mem_unmap(buf, len);
     if (t == NULL) {
         if (we.line > 0) {
             snprintf(err, errcap, "%s: line %lu: %s", path, we.line, we.why);
