@@ -81,11 +81,12 @@ parse_count(const char *p, size_t n, uint64_t *out)
     return true;
 }
 
-static long
-parse_tsv(const char *buf, size_t n, wordlist_fn fn, void *arg, struct wordlist_error *err)
+long
+wordlist_parse_lines(const char *buf, size_t n, unsigned long before, wordlist_fn fn, void *arg,
+                     struct wordlist_error *err)
 {
-    size_t pos = skip_bom(buf, n);
-    unsigned long line = 0;
+    size_t pos = before == 0 ? skip_bom(buf, n) : 0;
+    unsigned long line = before;
     long entries = 0;
 
     while (pos < n) {
@@ -257,5 +258,5 @@ wordlist_parse(const char *buf, size_t n, wordlist_fn fn, void *arg, struct word
     if (wordlist_detect(buf, n) == WORDLIST_JSON) {
         return parse_json(buf, n, fn, arg, err);
     }
-    return parse_tsv(buf, n, fn, arg, err);
+    return wordlist_parse_lines(buf, n, 0, fn, arg, err);
 }

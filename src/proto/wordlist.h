@@ -41,6 +41,15 @@ long wordlist_parse(const char *buf, size_t n, wordlist_fn fn, void *arg,
                     struct wordlist_error *err);
 
 /**
+ * wordlist_parse_lines() - parse @buf as `word<TAB>count` lines that follow the first @before
+ * lines of a file (0: @buf is the file's start, where a byte-order mark is skipped), so that a
+ * large file can be read in pieces: each piece must end at the end of a line or of the file.
+ * Errors carry the line number in the whole file. Return: as wordlist_parse().
+ */
+long wordlist_parse_lines(const char *buf, size_t n, unsigned long before, wordlist_fn fn,
+                          void *arg, struct wordlist_error *err);
+
+/**
  * wordlist_estimate() - an upper bound of the number of entries of @buf, cheap to compute (lines
  * for TSV, '{' for JSON), to size a table before parsing.
  */

@@ -944,6 +944,31 @@ def test_malformed_tsv(tmp_path, name):
         "line %d not named: %r" % (lineno, line)
 
 
+def big_tsv(n):
+    """n lines `wNNN<TAB>NNN`: over 4 MiB (the piece a TSV file is read in) for n >= 400000."""
+    return b"".join(b"w%d\t%d\n" % (i, i + 1) for i in range(n))
+
+
+def test_large_tsv_read_in_pieces(make_daemon):
+    """A file several pieces long: every word of every piece is there, with its count."""
+    n = 700000
+    d = wordfreq_daemon(make_daemon, big_tsv(n))
+    with connect(d) as c:
+        assert int(stats(c)["words"]) == n
+        words = ["w0", "w123456", "w349999", "w350000", "w524287", "w699999", "w700000"]
+        got = ask(c, "FREQ " + " ".join(words), len(words))
+    assert [g.split()[1] for g in got] == ["1", "123457", "350000", "350001", "524288",
+                                           "700000", "0"]
+
+
+def test_malformed_line_past_the_first_piece(tmp_path):
+    """The line number counts from the start of the file, whatever piece the line is in."""
+    lines = big_tsv(600000).split(b"\n")
+    lines[450123] = b"no tab here"
+    line = start_fails(tmp_path, {}, "big.tsv", b"\n".join(lines))
+    assert names_line(line.replace(str(tmp_path / "sb.conf"), "CONF"), 450124), line
+
+
 BAD_JSON = {
     "syntax-error": (b'[\n{"word": "the", "count": 5},\n{"word": "cat" "count": 4}\n]\n', 3),
     "unterminated": (b'[\n{"word": "the", "count": 5},\n', None),

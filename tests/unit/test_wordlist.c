@@ -478,6 +478,36 @@ test_estimate(void **state)
     free(buf);
 }
 
+/* A file read in pieces (wordlist_parse_lines()): line numbers count from the file's start, and
+ * a byte-order mark is skipped at the start. */
+static void
+test_tsv_pieces(void **state)
+{
+    static const char first[] = "\xEF\xBB\xBF"
+                                "a\t1\n\nb\t2\n";
+    static const char second[] = "c\t3\r\nd\t4";
+    static const char bad[] = "e\t5\nno tab\n";
+    struct seen s = {0};
+    struct wordlist_error err;
+    char *p = exact(first, sizeof(first) - 1);
+
+    assert_int_equal(wordlist_parse_lines(p, sizeof(first) - 1, 0, collect, &s, &err), 2);
+    free(p);
+    p = exact(second, sizeof(second) - 1);
+    assert_int_equal(wordlist_parse_lines(p, sizeof(second) - 1, 3, collect, &s, &err), 2);
+    free(p);
+    assert_int_equal(s.n, 4);
+    assert_string_equal(s.words[0], "a");
+    assert_string_equal(s.words[3], "d");
+    assert_int_equal(s.counts[3], 4);
+
+    /* An error in a later piece names its line in the whole file. */
+    p = exact(bad, sizeof(bad) - 1);
+    assert_int_equal(wordlist_parse_lines(p, sizeof(bad) - 1, 40, collect, &s, &err), -1);
+    free(p);
+    assert_int_equal(err.line, 42);
+}
+
 int
 main(void)
 {
@@ -486,6 +516,7 @@ main(void)
         cmocka_unit_test(test_tsv_errors),   cmocka_unit_test(test_tsv_refused),
         cmocka_unit_test(test_json_good),    cmocka_unit_test(test_json_errors),
         cmocka_unit_test(test_json_refused), cmocka_unit_test(test_estimate),
+        cmocka_unit_test(test_tsv_pieces),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

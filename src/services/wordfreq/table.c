@@ -239,37 +239,59 @@ add_entry(void *arg, const char *word, size_t n, uint64_t count)
 }
 
 struct wf_table *
-wf_table_build(const char *buf, size_t n, struct wordlist_error *err)
+wf_table_new(enum wordlist_format format, size_t entries, size_t bytes, struct wordlist_error *err)
 {
     struct wf_table *t = xcalloc(1, sizeof(*t));
-    size_t estimate = wordlist_estimate(buf, n);
 
-    t->format = wordlist_detect(buf, n);
+    t->format = format;
     /* Records are shorter than the lines they come from, so the file size is enough for TSV; a
      * JSON file spends far more bytes per word. Growth covers case folding that lengthens. The
      * pages of the arena that are never written are never backed by memory. */
-    t->arena_cap = t->format == WORDLIST_TSV ? n + 16 : n / 4 + 16;
+    t->arena_cap = format == WORDLIST_TSV ? bytes + 16 : bytes / 4 + 16;
     t->arena = mem_map(t->arena_cap);
-    if (t->arena == NULL || !index_alloc(t, estimate < 12 ? 16 : estimate / 3 * 4 + 1)) {
+    if (t->arena == NULL || !index_alloc(t, entries < 12 ? 16 : entries / 3 * 4 + 1)) {
         err->line = 0;
         snprintf(err->why, sizeof(err->why), NO_MEMORY);
         wf_table_free(t);
         return NULL;
     }
-    if (wordlist_parse(buf, n, add_entry, t, err) < 0) {
-        wf_table_free(t);
-        return NULL;
-    }
+    return t;
+}
+
+bool
+wf_table_add_lines(struct wf_table *t, const char *buf, size_t n, unsigned long before,
+                   struct wordlist_error *err)
+{
+    return wordlist_parse_lines(buf, n, before, add_entry, t, err) >= 0;
+}
+
+bool
+wf_table_finish(struct wf_table *t, struct wordlist_error *err)
+{
     if (t->words == 0) {
         err->line = 0;
         snprintf(err->why, sizeof(err->why), "no words in the file");
-        wf_table_free(t);
-        return NULL;
+        return false;
     }
     unsigned char *a = mem_remap(t->arena, t->arena_cap, t->arena_len);
     if (a != NULL) {
         t->arena = a;
         t->arena_cap = t->arena_len;
+    }
+    return true;
+}
+
+struct wf_table *
+wf_table_build(const char *buf, size_t n, struct wordlist_error *err)
+{
+    struct wf_table *t = wf_table_new(wordlist_detect(buf, n), wordlist_estimate(buf, n), n, err);
+
+    if (t == NULL) {
+        return NULL;
+    }
+    if (wordlist_parse(buf, n, add_entry, t, err) < 0 || !wf_table_finish(t, err)) {
+        wf_table_free(t);
+        return NULL;
     }
     return t;
 }

@@ -8,6 +8,7 @@
 #ifndef SB_SERVICES_WORDFREQ_TABLE_H
 #define SB_SERVICES_WORDFREQ_TABLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,18 @@ struct wf_table;
  * file without words, a total above 2^64-1, more than 4 GiB of words).
  */
 struct wf_table *wf_table_build(const char *buf, size_t n, struct wordlist_error *err);
+
+/*
+ * The same in pieces, for a file read a piece at a time: wf_table_new() sizes the table for about
+ * @entries words from a file of @bytes bytes; wf_table_add_lines() takes `word<TAB>count` lines
+ * that follow the first @before lines (wordlist_parse_lines()); wf_table_finish() checks that
+ * there are words and shrinks the arena. On failure each fills @err and the caller frees @t.
+ */
+struct wf_table *wf_table_new(enum wordlist_format format, size_t entries, size_t bytes,
+                              struct wordlist_error *err);
+bool wf_table_add_lines(struct wf_table *t, const char *buf, size_t n, unsigned long before,
+                        struct wordlist_error *err);
+bool wf_table_finish(struct wf_table *t, struct wordlist_error *err);
 
 /** wf_table_free() - free @t (NULL is fine). */
 void wf_table_free(struct wf_table *t);

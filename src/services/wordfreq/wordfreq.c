@@ -71,52 +71,117 @@ data_free(struct wf_data *d)
     }
 }
 
-/* Reads all of @path into a mem_map() block, so that its pages go back to the system as soon as
- * the table is built. Return: the bytes (mem_unmap() them, @len bytes) and their count, or NULL
- * with @err set. */
-static char *
-read_file(const char *path, size_t *len, char *err, size_t errcap)
-{
-    struct stat st = {0};
-    char *buf = NULL;
-    size_t got = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+/* Tab-separated files are read in pieces of this size: only one piece is in memory beside the
+ * table being built. (A JSON file is read whole, and is parsed one object at a time.) */
+#define WF_READ_PIECE (4u << 20)
 
-    if (fd < 0) {
-        snprintf(err, errcap, "cannot open %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        snprintf(err, errcap, "%s is not a regular file", path);
-        goto fail;
-    }
-    if (st.st_size == 0) {
-        snprintf(err, errcap, "%s is empty", path);
-        goto fail;
-    }
-    buf = mem_map((size_t)st.st_size);
-    if (buf == NULL) {
-        snprintf(err, errcap, "%s: not enough memory to read it", path);
-        goto fail;
-    }
-    while (got < (size_t)st.st_size) {
-        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+/* Reads up to @cap bytes; fewer only at the end of the file. Return: bytes read, or -1. */
+static ssize_t
+read_up_to(int fd, char *buf, size_t cap)
+{
+    size_t got = 0;
+
+    while (got < cap) {
+        ssize_t r = read(fd, buf + got, cap - got);
         if (r < 0 && errno == EINTR) {
             continue;
         }
-        if (r <= 0) {
-            snprintf(err, errcap, "cannot read %s: %s", path,
-                     r < 0 ? strerror(errno) : "it shrank");
-            goto fail;
+        if (r < 0) {
+            return -1;
+        }
+        if (r == 0) {
+            break;
         }
         got += (size_t)r;
     }
-    close(fd);
-    *len = got;
-    return buf;
+    return (ssize_t)got;
+}
+
+static unsigned long
+count_lines(const char *p, size_t n)
+{
+    unsigned long lines = 0;
+
+    for (const char *end = p + n; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++) {
+        lines++;
+    }
+    return lines;
+}
+
+/* JSON: the whole file at once. */
+static struct wf_table *
+load_json(int fd, size_t size, struct wordlist_error *we)
+{
+    char *buf = mem_map(size);
+    struct wf_table *t = NULL;
+
+    if (buf == NULL || lseek(fd, 0, SEEK_SET) < 0 || read_up_to(fd, buf, size) != (ssize_t)size) {
+        snprintf(we->why, sizeof(we->why), "%s",
+                 buf == NULL ? "not enough memory to read it" : "it changed while being read");
+    } else {
+        t = wf_table_build(buf, size, we);
+    }
+    mem_unmap(buf, size);
+    return t;
+}
+
+/* Tab-separated: one pass counts the lines (to size the index), a second one parses the file a
+ * piece at a time, each piece cut after its last complete line. */
+static struct wf_table *
+load_tsv(int fd, size_t size, char *piece, struct wordlist_error *we)
+{
+    unsigned long lines = 0, before = 0;
+    size_t carry = 0;
+    ssize_t n;
+    struct wf_table *t;
+
+    if (lseek(fd, 0, SEEK_SET) < 0) {
+        snprintf(we->why, sizeof(we->why), "cannot read it: %s", strerror(errno));
+        return NULL;
+    }
+    while ((n = read_up_to(fd, piece, WF_READ_PIECE)) > 0) {
+        lines += count_lines(piece, (size_t)n);
+    }
+    if (n < 0 || lseek(fd, 0, SEEK_SET) < 0 ||
+        (t = wf_table_new(WORDLIST_TSV, lines + 1, size, we)) == NULL) {
+        if (n < 0) {
+            snprintf(we->why, sizeof(we->why), "cannot read it: %s", strerror(errno));
+        }
+        return NULL;
+    }
+    for (;;) {
+        n = read_up_to(fd, piece + carry, WF_READ_PIECE - carry);
+        if (n < 0) {
+            snprintf(we->why, sizeof(we->why), "cannot read it: %s", strerror(errno));
+            goto fail;
+        }
+        size_t len = carry + (size_t)n, cut = len;
+        bool end = (size_t)n < WF_READ_PIECE - carry;
+        if (!end) {
+            const char *nl = memrchr(piece, '\n', len);
+            if (nl == NULL) {
+                we->line = before + 1;
+                snprintf(we->why, sizeof(we->why), "line longer than %u bytes", WF_READ_PIECE);
+                goto fail;
+            }
+            cut = (size_t)(nl - piece) + 1;
+        }
+        if (!wf_table_add_lines(t, piece, cut, before, we)) {
+            goto fail;
+        }
+        before += count_lines(piece, cut);
+        carry = len - cut;
+        memmove(piece, piece + cut, carry);
+        if (end) {
+            break;
+        }
+    }
+    if (!wf_table_finish(t, we)) {
+        goto fail;
+    }
+    return t;
 fail:
-    mem_unmap(buf, (size_t)st.st_size);
-    close(fd);
+    wf_table_free(t);
     return NULL;
 }
 
@@ -125,22 +190,49 @@ static struct wf_data *
 load(const char *path, char *err, size_t errcap)
 {
     double start = loop_now();
-    struct wordlist_error we;
-    size_t len;
-    char *buf = read_file(path, &len, err, errcap);
-    struct wf_table *t;
+    struct wordlist_error we = {0};
+    struct stat st;
+    struct wf_table *t = NULL;
+    char *piece = NULL;
+    ssize_t n;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-    if (buf == NULL) {
+    if (fd < 0) {
+        snprintf(err, errcap, "cannot open %s: %s", path, strerror(errno));
         return NULL;
     }
-    t = wf_table_build(buf, len, &we);
-    mem_unmap(buf, len);
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errcap, "%s is not a regular file", path);
+        goto out;
+    }
+    if (st.st_size == 0) {
+        snprintf(err, errcap, "%s is empty", path);
+        goto out;
+    }
+    if ((piece = mem_map(WF_READ_PIECE)) == NULL) {
+        snprintf(err, errcap, "%s: not enough memory to read it", path);
+        goto out;
+    }
+    if ((n = read_up_to(fd, piece, WF_READ_PIECE)) < 0) {
+        snprintf(err, errcap, "cannot read %s: %s", path, strerror(errno));
+        goto out;
+    }
+    if (wordlist_detect(piece, (size_t)n) == WORDLIST_JSON) {
+        t = load_json(fd, (size_t)st.st_size, &we);
+    } else {
+        t = load_tsv(fd, (size_t)st.st_size, piece, &we);
+    }
     if (t == NULL) {
         if (we.line > 0) {
             snprintf(err, errcap, "%s: line %lu: %s", path, we.line, we.why);
         } else {
             snprintf(err, errcap, "%s: %s", path, we.why);
         }
+    }
+out:
+    mem_unmap(piece, WF_READ_PIECE);
+    close(fd);
+    if (t == NULL) {
         return NULL;
     }
     struct wf_data *d = xcalloc(1, sizeof(*d));
