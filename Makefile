@@ -7,7 +7,7 @@ FUZZ_TIME  ?= 60
 PYTHON     ?= /usr/bin/python3
 MESON_OPTS ?=
 
-.PHONY: all deps data build run test test-unit test-system asan fuzz bench check clean
+.PHONY: all deps data build run test test-unit test-system asan fuzz bench bench-wordfreq check clean
 
 all: build
 
@@ -57,6 +57,10 @@ fuzz: deps
 
 bench: build
 	sh bench/run.sh $(BUILD)
+
+# Needs Debian's redis-server (not installed by make deps).
+bench-wordfreq: build data
+	sh bench/wordfreq.sh $(BUILD)
 
 check:
 	sh scripts/check
