@@ -19,11 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/measure.h"
 #include "core/loop.h"
 #include "core/strutil.h"
 #include "proto/frame.h"
@@ -41,21 +41,6 @@
 #define PONG_BACKLOG 1024
 #define ERRTEXT_MAX 160
 #define MIX_PERIOD 20 /* mix: 1 BIND, 1 QUERY all and 18 QUERY <peer> in every 20 requests */
-
-/*
- * Latency histogram with fixed buckets, in nanoseconds: exact below 128 ns, then 64 buckets per
- * power of two (under 1.6 % relative error) up to 2^42 ns (73 minutes); longer samples land in
- * the last bucket. 2368 counters, whatever the run length.
- */
-#define HIST_SUB_BITS 7
-#define HIST_HALF (1u << (HIST_SUB_BITS - 1))
-#define HIST_MAX_BITS 42
-#define HIST_BUCKETS ((HIST_MAX_BITS - HIST_SUB_BITS + 1) * HIST_HALF + HIST_HALF)
-
-struct hist {
-    uint64_t count[HIST_BUCKETS];
-    uint64_t n, max, sum;
-};
 
 enum mode { MODE_QUERY, MODE_AUTH, MODE_BIND, MODE_MIX, MODE_REGISTER };
 enum target { TARGET_SELF, TARGET_PEER, TARGET_ALL };
@@ -91,11 +76,6 @@ struct client {
 struct pong_conn {
     struct bufferevent *bev;
     struct pong_conn *prev, *next;
-};
-
-/* CPU seconds used so far by this process, the daemon (--daemon-pid) and the whole machine. */
-struct cpu_sample {
-    double self, daemon, machine;
 };
 
 struct options {
@@ -145,87 +125,7 @@ static void print_report(void);
 static void client_event_cb(struct bufferevent *bev, short what, void *arg);
 static void phase_cb(evutil_socket_t fd, short what, void *arg);
 
-/* ---- time, randomness, histogram ---- */
-
-static uint64_t
-now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static double
-seconds(uint64_t ns)
-{
-    return (double)ns / 1e9;
-}
-
-/*
- * The generator shares a 2-core machine with the daemon, so CPU use is part of the result: our
- * own (getrusage), the daemon's and the whole machine's (from /proc, Linux only; 0 elsewhere).
- */
-static double
-proc_pid_cpu(long pid)
-{
-    char path[64], buf[1024];
-    unsigned long long ut = 0, st = 0;
-    const char *p;
-    FILE *f;
-    size_t n;
-
-    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-    f = fopen(path, "r");
-    if (f == NULL) {
-        return 0.0;
-    }
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    /* The command name is in parentheses and may hold blanks: count fields after the last ')'.
-     * utime and stime are fields 14 and 15, the 12th and 13th after it. */
-    p = strrchr(buf, ')');
-    if (p == NULL ||
-        sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) {
-        return 0.0;
-    }
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-static double
-proc_machine_cpu(void)
-{
-    unsigned long long v[8] = {0};
-    FILE *f = fopen("/proc/stat", "r");
-    int n;
-
-    if (f == NULL) {
-        return 0.0;
-    }
-    /* cpu user nice system idle iowait irq softirq steal: busy is all but idle and iowait. */
-    n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
-               &v[5], &v[6], &v[7]);
-    fclose(f);
-    if (n != 8) {
-        return 0.0;
-    }
-    return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / (double)sysconf(_SC_CLK_TCK);
-}
-
-static void
-cpu_take(struct cpu_sample *c)
-{
-    struct rusage ru;
-
-    c->self = 0.0;
-    if (getrusage(RUSAGE_SELF, &ru) == 0) {
-        c->self = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-                  (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-    }
-    c->daemon = g.o.daemon_pid > 0 ? proc_pid_cpu(g.o.daemon_pid) : 0.0;
-    c->machine = proc_machine_cpu();
-}
+/* ---- randomness, recording ---- */
 
 /* xorshift64: reproducible peer choice without touching libc's global rand state. */
 static uint64_t
@@ -235,69 +135,6 @@ rng_next(void)
     g.rng ^= g.rng >> 7;
     g.rng ^= g.rng << 17;
     return g.rng;
-}
-
-static unsigned
-hist_index(uint64_t v)
-{
-    unsigned msb, shift;
-
-    if (v < (1u << HIST_SUB_BITS)) {
-        return (unsigned)v;
-    }
-    msb = 63u - (unsigned)__builtin_clzll(v);
-    if (msb >= HIST_MAX_BITS) {
-        return HIST_BUCKETS - 1;
-    }
-    shift = msb - (HIST_SUB_BITS - 1);
-    return shift * HIST_HALF + (unsigned)(v >> shift);
-}
-
-/* The largest value that falls into bucket @i, so percentiles are never understated. */
-static uint64_t
-hist_bucket_high(unsigned i)
-{
-    unsigned shift, top;
-
-    if (i < (1u << HIST_SUB_BITS)) {
-        return i;
-    }
-    shift = i / HIST_HALF - 1;
-    top = i - shift * HIST_HALF;
-    return (((uint64_t)top + 1) << shift) - 1;
-}
-
-static void
-hist_add(struct hist *h, uint64_t v)
-{
-    h->count[hist_index(v)]++;
-    h->n++;
-    h->sum += v;
-    if (v > h->max) {
-        h->max = v;
-    }
-}
-
-static uint64_t
-hist_percentile(const struct hist *h, double p)
-{
-    uint64_t rank, seen = 0;
-
-    if (h->n == 0) {
-        return 0;
-    }
-    rank = (uint64_t)(p / 100.0 * (double)h->n + 0.999999);
-    if (rank < 1) {
-        rank = 1;
-    }
-    for (unsigned i = 0; i < HIST_BUCKETS; i++) {
-        seen += h->count[i];
-        if (seen >= rank) {
-            uint64_t v = hist_bucket_high(i);
-            return v < h->max ? v : h->max;
-        }
-    }
-    return h->max;
 }
 
 static void
@@ -459,7 +296,7 @@ finish(void)
     }
     if (g.phase == PH_MEASURE) {
         g.t_end = now_ns();
-        cpu_take(&g.cpu_end);
+        cpu_take(&g.cpu_end, g.o.daemon_pid);
     }
     g.phase = PH_DONE;
     event_base_loopbreak(g.base);
@@ -480,7 +317,7 @@ static void
 begin_hold(void)
 {
     g.t_end = now_ns();
-    cpu_take(&g.cpu_end);
+    cpu_take(&g.cpu_end, g.o.daemon_pid);
     g.phase = PH_HOLD;
     print_report();
     printf("hold: answering PINGs on %s port %u for %.1f s\n", g.pong_host, g.pong_port,
@@ -495,7 +332,7 @@ begin_measure(void)
 {
     g.phase = PH_MEASURE;
     g.t_measure = now_ns();
-    cpu_take(&g.cpu_measure);
+    cpu_take(&g.cpu_measure, g.o.daemon_pid);
     if (g.o.mode == MODE_REGISTER) {
         return; /* ends when every user is registered, or at the setup timeout */
     }
@@ -933,17 +770,12 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 static void
 print_row(const char *name, const struct hist *h, double secs)
 {
-    printf("%-10s %10llu %11.1f %9.0f %9.0f %9.0f %9.0f %9.0f %9.0f\n", name,
-           (unsigned long long)h->n, secs > 0 ? (double)h->n / secs : 0.0,
-           h->n ? (double)h->sum / (double)h->n / 1e3 : 0.0, hist_percentile(h, 50) / 1e3,
-           hist_percentile(h, 90) / 1e3, hist_percentile(h, 99) / 1e3,
-           hist_percentile(h, 99.9) / 1e3, (double)h->max / 1e3);
-}
+    struct hist_us us;
 
-static double
-pct(double cpu, double secs)
-{
-    return secs > 0 ? 100.0 * cpu / secs : 0.0;
+    hist_summary_us(h, &us);
+    printf("%-10s %10llu %11.1f %9.0f %9.0f %9.0f %9.0f %9.0f %9.0f\n", name,
+           (unsigned long long)h->n, secs > 0 ? (double)h->n / secs : 0.0, us.mean, us.p50, us.p90,
+           us.p99, us.p999, us.max);
 }
 
 static const char *
@@ -966,9 +798,11 @@ print_report(void)
     double secs = g.t_end > g.t_measure && g.t_measure ? seconds(g.t_end - g.t_measure) : 0.0;
     unsigned kinds = 0;
     char dcpu[16] = "-";
+    struct hist_us all;
 
     if (g.o.daemon_pid > 0) {
-        snprintf(dcpu, sizeof(dcpu), "%.0f", pct(g.cpu_end.daemon - g.cpu_measure.daemon, secs));
+        snprintf(dcpu, sizeof(dcpu), "%.0f",
+                 cpu_pct(g.cpu_end.server - g.cpu_measure.server, secs));
     }
     g.reported = true;
     if (g.o.mode != MODE_AUTH && g.o.mode != MODE_REGISTER) {
@@ -977,8 +811,8 @@ print_report(void)
     }
     printf("measured: %.3f s%s; CPU in %% of one core: generator %.0f, daemon %s, machine %.0f\n",
            secs, g.interrupted ? " (interrupted)" : "",
-           pct(g.cpu_end.self - g.cpu_measure.self, secs), dcpu,
-           pct(g.cpu_end.machine - g.cpu_measure.machine, secs));
+           cpu_pct(g.cpu_end.self - g.cpu_measure.self, secs), dcpu,
+           cpu_pct(g.cpu_end.machine - g.cpu_measure.machine, secs));
     printf("%-10s %10s %11s %9s %9s %9s %9s %9s %9s   (latency in microseconds)\n", "op", "count",
            "ops/s", "mean", "p50", "p90", "p99", "p99.9", "max");
     for (int i = 0; i < OP_COUNT; i++) {
@@ -1004,15 +838,15 @@ print_report(void)
         printf(", %lu refused (more than %d open)", g.pong_refused, PONG_CONNS_MAX);
     }
     printf("\n");
+    hist_summary_us(&g.all, &all);
     printf("summary mode=%s query=%s clients=%u pipeline=%u seconds=%.3f ops=%llu ops_per_s=%.1f "
            "p50_us=%.0f p90_us=%.0f p99_us=%.0f p999_us=%.0f max_us=%.0f errors=%lu gen_cpu=%.0f "
            "daemon_cpu=%s machine_cpu=%.0f\n",
            mode_name(g.o.mode), g.o.mode == MODE_QUERY ? target_name(g.o.target) : "-", g.o.clients,
            g.o.pipeline, secs, (unsigned long long)g.all.n, secs > 0 ? (double)g.all.n / secs : 0.0,
-           hist_percentile(&g.all, 50) / 1e3, hist_percentile(&g.all, 90) / 1e3,
-           hist_percentile(&g.all, 99) / 1e3, hist_percentile(&g.all, 99.9) / 1e3,
-           (double)g.all.max / 1e3, g.errors, pct(g.cpu_end.self - g.cpu_measure.self, secs), dcpu,
-           pct(g.cpu_end.machine - g.cpu_measure.machine, secs));
+           all.p50, all.p90, all.p99, all.p999, all.max, g.errors,
+           cpu_pct(g.cpu_end.self - g.cpu_measure.self, secs), dcpu,
+           cpu_pct(g.cpu_end.machine - g.cpu_measure.machine, secs));
     fflush(stdout);
 }
 
@@ -1354,7 +1188,7 @@ main(int argc, char **argv)
     }
     if (g.t_end == 0) {
         g.t_end = now_ns();
-        cpu_take(&g.cpu_end);
+        cpu_take(&g.cpu_end, g.o.daemon_pid);
     }
     if (g.o.mode == MODE_REGISTER) {
         if (!g.reported) {

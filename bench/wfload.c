@@ -19,12 +19,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/measure.h"
 #include "core/loop.h"
 #include "core/strutil.h"
 
@@ -41,21 +41,6 @@
 #define RESP_DEPTH_MAX 4
 #define RESP_BULK_MAX (1u << 20)
 #define ERRTEXT_MAX 160
-
-/*
- * Latency histogram with fixed buckets, in nanoseconds (as in dirload): exact below 128 ns, then
- * 64 buckets per power of two (under 1.6 % relative error) up to 2^42 ns; longer samples land in
- * the last bucket.
- */
-#define HIST_SUB_BITS 7
-#define HIST_HALF (1u << (HIST_SUB_BITS - 1))
-#define HIST_MAX_BITS 42
-#define HIST_BUCKETS ((HIST_MAX_BITS - HIST_SUB_BITS + 1) * HIST_HALF + HIST_HALF)
-
-struct hist {
-    uint64_t count[HIST_BUCKETS];
-    uint64_t n, max, sum;
-};
 
 enum proto { PROTO_WORDFREQ, PROTO_REDIS };
 enum rcmd { RCMD_AUTO, RCMD_GET, RCMD_MGET, RCMD_HMGET };
@@ -81,11 +66,6 @@ struct conn {
     unsigned unknown;    /* wordfreq: unknown words among them */
     uint64_t *sent;
     uint32_t *words;
-};
-
-/* CPU seconds used so far by this process, the server (--server-pid) and the whole machine. */
-struct cpu_sample {
-    double self, server, machine;
 };
 
 struct options {
@@ -141,22 +121,7 @@ static void conn_launch(struct conn *c);
 static void conn_ready(struct conn *c);
 static void begin_load(void);
 
-/* ---- time, randomness, histogram, CPU ---- */
-
-static uint64_t
-now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static double
-seconds(uint64_t ns)
-{
-    return (double)ns / 1e9;
-}
+/* ---- randomness, errors ---- */
 
 /* splitmix64: turns the seed and a connection's index into well-spread xorshift states. */
 static uint64_t
@@ -177,131 +142,6 @@ rng_next(uint64_t *s)
     *s ^= *s << 25;
     *s ^= *s >> 27;
     return *s * 0x2545f4914f6cdd1dull;
-}
-
-static unsigned
-hist_index(uint64_t v)
-{
-    unsigned msb, shift;
-
-    if (v < (1u << HIST_SUB_BITS)) {
-        return (unsigned)v;
-    }
-    msb = 63u - (unsigned)__builtin_clzll(v);
-    if (msb >= HIST_MAX_BITS) {
-        return HIST_BUCKETS - 1;
-    }
-    shift = msb - (HIST_SUB_BITS - 1);
-    return shift * HIST_HALF + (unsigned)(v >> shift);
-}
-
-/* The largest value that falls into bucket @i, so percentiles are never understated. */
-static uint64_t
-hist_bucket_high(unsigned i)
-{
-    unsigned shift, top;
-
-    if (i < (1u << HIST_SUB_BITS)) {
-        return i;
-    }
-    shift = i / HIST_HALF - 1;
-    top = i - shift * HIST_HALF;
-    return (((uint64_t)top + 1) << shift) - 1;
-}
-
-static void
-hist_add(struct hist *h, uint64_t v)
-{
-    h->count[hist_index(v)]++;
-    h->n++;
-    h->sum += v;
-    if (v > h->max) {
-        h->max = v;
-    }
-}
-
-static uint64_t
-hist_percentile(const struct hist *h, double p)
-{
-    uint64_t rank, seen = 0;
-
-    if (h->n == 0) {
-        return 0;
-    }
-    rank = (uint64_t)(p / 100.0 * (double)h->n + 0.999999);
-    if (rank < 1) {
-        rank = 1;
-    }
-    for (unsigned i = 0; i < HIST_BUCKETS; i++) {
-        seen += h->count[i];
-        if (seen >= rank) {
-            uint64_t v = hist_bucket_high(i);
-            return v < h->max ? v : h->max;
-        }
-    }
-    return h->max;
-}
-
-/* utime + stime of every thread of process @pid (Linux /proc; 0 when it cannot be read). */
-static double
-proc_pid_cpu(long pid)
-{
-    char path[64], buf[1024];
-    unsigned long long ut = 0, st = 0;
-    const char *p;
-    FILE *f;
-    size_t n;
-
-    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-    f = fopen(path, "r");
-    if (f == NULL) {
-        return 0.0;
-    }
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    /* The command name is in parentheses and may hold blanks: count fields after the last ')'.
-     * utime and stime are fields 14 and 15, the 12th and 13th after it. */
-    p = strrchr(buf, ')');
-    if (p == NULL ||
-        sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) {
-        return 0.0;
-    }
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-static double
-proc_machine_cpu(void)
-{
-    unsigned long long v[8] = {0};
-    FILE *f = fopen("/proc/stat", "r");
-    int n;
-
-    if (f == NULL) {
-        return 0.0;
-    }
-    /* cpu user nice system idle iowait irq softirq steal: busy is all but idle and iowait. */
-    n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
-               &v[5], &v[6], &v[7]);
-    fclose(f);
-    if (n != 8) {
-        return 0.0;
-    }
-    return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / (double)sysconf(_SC_CLK_TCK);
-}
-
-static void
-cpu_take(struct cpu_sample *s)
-{
-    struct rusage ru;
-
-    s->self = 0.0;
-    if (getrusage(RUSAGE_SELF, &ru) == 0) {
-        s->self = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-                  (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-    }
-    s->server = g.o.server_pid > 0 ? proc_pid_cpu(g.o.server_pid) : 0.0;
-    s->machine = proc_machine_cpu();
 }
 
 static void
@@ -881,7 +721,7 @@ finish(void)
     }
     if (g.phase == PH_MEASURE) {
         g.t_end = now_ns();
-        cpu_take(&g.cpu_end);
+        cpu_take(&g.cpu_end, g.o.server_pid);
     }
     g.phase = PH_DONE;
     event_base_loopbreak(g.base);
@@ -1048,7 +888,7 @@ begin_measure(void)
 {
     g.phase = PH_MEASURE;
     g.t_measure = now_ns();
-    cpu_take(&g.cpu_measure);
+    cpu_take(&g.cpu_measure, g.o.server_pid);
     arm_timer(g.phase_timer, g.o.duration);
 }
 
@@ -1120,12 +960,6 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 
 /* ---- report ---- */
 
-static double
-pct(double cpu, double secs)
-{
-    return secs > 0 ? 100.0 * cpu / secs : 0.0;
-}
-
 static const char *
 cmd_name(void)
 {
@@ -1149,9 +983,11 @@ print_report(void)
     double scpu = g.cpu_end.server - g.cpu_measure.server;
     const struct hist *h = &g.hist;
     char server_cpu[24] = "-", per_cpu[24] = "-";
+    struct hist_us us;
 
+    hist_summary_us(h, &us);
     if (g.o.server_pid > 0) {
-        snprintf(server_cpu, sizeof(server_cpu), "%.0f", pct(scpu, secs));
+        snprintf(server_cpu, sizeof(server_cpu), "%.0f", cpu_pct(scpu, secs));
         if (scpu > 0) {
             snprintf(per_cpu, sizeof(per_cpu), "%.0f", (double)g.lookups / scpu);
         }
@@ -1160,16 +996,14 @@ print_report(void)
            seconds(g.t_setup_done - g.t_start));
     printf("measured: %.3f s%s; CPU in %% of one core: generator %.0f, server %s, machine %.0f\n",
            secs, g.interrupted ? " (interrupted)" : "",
-           pct(g.cpu_end.self - g.cpu_measure.self, secs), server_cpu,
-           pct(g.cpu_end.machine - g.cpu_measure.machine, secs));
+           cpu_pct(g.cpu_end.self - g.cpu_measure.self, secs), server_cpu,
+           cpu_pct(g.cpu_end.machine - g.cpu_measure.machine, secs));
     printf("%-8s %10s %11s %11s %8s %8s %8s %8s %8s %8s   (latency per request, us)\n", "request",
            "count", "req/s", "lookups/s", "mean", "p50", "p90", "p99", "p99.9", "max");
     printf("%-8s %10llu %11.1f %11.1f %8.0f %8.0f %8.0f %8.0f %8.0f %8.0f\n", cmd_name(),
            (unsigned long long)h->n, secs > 0 ? (double)g.requests / secs : 0.0,
-           secs > 0 ? (double)g.lookups / secs : 0.0,
-           h->n ? (double)h->sum / (double)h->n / 1e3 : 0.0, hist_percentile(h, 50) / 1e3,
-           hist_percentile(h, 90) / 1e3, hist_percentile(h, 99) / 1e3,
-           hist_percentile(h, 99.9) / 1e3, (double)h->max / 1e3);
+           secs > 0 ? (double)g.lookups / secs : 0.0, us.mean, us.p50, us.p90, us.p99, us.p999,
+           us.max);
     printf("lookups: %llu, unknown words: %llu; bytes per lookup: %.1f sent, %.1f received; "
            "lookups per server CPU second: %s\n",
            (unsigned long long)g.lookups, (unsigned long long)g.unknown,
@@ -1184,12 +1018,10 @@ print_report(void)
            g.o.proto == PROTO_WORDFREQ ? "wordfreq" : "redis", cmd_name(), g.o.conns, g.o.pipeline,
            g.o.per_req, secs, (unsigned long long)g.requests,
            secs > 0 ? (double)g.requests / secs : 0.0, (unsigned long long)g.lookups,
-           secs > 0 ? (double)g.lookups / secs : 0.0, hist_percentile(h, 50) / 1e3,
-           hist_percentile(h, 90) / 1e3, hist_percentile(h, 99) / 1e3,
-           hist_percentile(h, 99.9) / 1e3, (double)h->max / 1e3, g.errors,
-           (unsigned long long)g.unknown, server_cpu, scpu, per_cpu,
-           pct(g.cpu_end.self - g.cpu_measure.self, secs),
-           pct(g.cpu_end.machine - g.cpu_measure.machine, secs));
+           secs > 0 ? (double)g.lookups / secs : 0.0, us.p50, us.p90, us.p99, us.p999, us.max,
+           g.errors, (unsigned long long)g.unknown, server_cpu, scpu, per_cpu,
+           cpu_pct(g.cpu_end.self - g.cpu_measure.self, secs),
+           cpu_pct(g.cpu_end.machine - g.cpu_measure.machine, secs));
     fflush(stdout);
 }
 
@@ -1488,7 +1320,7 @@ main(int argc, char **argv)
     }
     if (g.t_end == 0) {
         g.t_end = now_ns();
-        cpu_take(&g.cpu_end);
+        cpu_take(&g.cpu_end, g.o.server_pid);
     }
     if (g.ready > 0) {
         print_report();
