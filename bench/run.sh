@@ -24,14 +24,8 @@ for f in "$SB" "$LOAD"; do
 done
 
 # 500 clients plus the PONG listener's connections need more than the usual 1024 descriptors.
-hard=$(ulimit -H -n)
-if [ "$hard" = unlimited ] || [ "$hard" -gt 65536 ]; then
-    hard=65536
-fi
-ulimit -n "$hard" 2>/dev/null || true
-if [ "$(ulimit -n)" -lt 2048 ]; then
-    echo "run.sh: warning: only $(ulimit -n) file descriptors; the 500-client run may fail" >&2
-fi
+. "$(dirname "$0")/lib.sh"
+raise_fd_limit run.sh "the 500-client run"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/sb-bench.XXXXXX")
 DPID=

@@ -53,14 +53,8 @@ done
 
 # 500 connections per server need more than the usual 1024 descriptors in the client, and Redis
 # lowers its maxclients to what the limit allows.
-hard=$(ulimit -H -n)
-if [ "$hard" = unlimited ] || [ "$hard" -gt 65536 ]; then
-    hard=65536
-fi
-ulimit -n "$hard" 2>/dev/null || true
-if [ "$(ulimit -n)" -lt 2048 ]; then
-    echo "wordfreq.sh: warning: only $(ulimit -n) file descriptors; the 500-connection runs may fail" >&2
-fi
+. "$(dirname "$0")/lib.sh"
+raise_fd_limit wordfreq.sh "the 500-connection runs"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/sb-wfbench.XXXXXX")
 STORE=${BENCH_DATA:-$TMP/data}

@@ -55,7 +55,6 @@ struct wf_data {
 struct wordfreq {
     _Atomic(struct wf_data *) data;
     char file[4096];
-    char where[400]; /* the file line of the configuration, for messages */
     size_t max_words;
     atomic_uint reloads;
     bool reloading; /* main loop only: a load job is running */
@@ -700,7 +699,6 @@ wordfreq_init(struct service *svc, const struct service_env *env, char *err, siz
     wf = xcalloc(1, sizeof(*wf));
     atomic_init(&wf->data, d);
     str_copy(wf->file, sizeof(wf->file), file);
-    str_copy(wf->where, sizeof(wf->where), where);
     wf->max_words = max_words;
     svc->ep.frame_limit = max_line;
     svc->ep.spread = true;
