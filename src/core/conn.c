@@ -10,15 +10,24 @@
  * callbacks run, and are written with one system call when they return. Only what the socket does
  * not take at once is left to libevent's write event, so a request answered in full costs no
  * epoll_ctl() calls (a bufferevent would add and remove its write event for every reply).
+ * Output sent to a session from elsewhere (another session's callback, a timer) is not written at
+ * once either: the session joins a per-thread list that is flushed when the outermost callback
+ * returns, so a message fanned out N times to M sessions costs at most M writes.
+ *
+ * TLS sessions (accepted on a listener_set_add_tls() socket) are bufferevent_openssl ones: the
+ * bufferevent encrypts and writes, so for them a flush only turns its write event on.
  */
 #include "core/conn.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,8 +39,11 @@
 #include "core/loops.h"
 #include "core/map.h"
 #include "core/mem.h"
+#include "core/tls.h"
 
 #define CONN_LINGER_SECONDS 2.0
+/* sess_send_shared() copies messages up to this size instead of queueing a reference. */
+#define SHARED_COPY_MAX 256
 
 enum {
     CONN_F_PAUSED = 1 << 0,       /* the service asked for no more frames for now */
@@ -44,6 +56,15 @@ enum {
     CONN_F_PREFACE = 1 << 7,      /* the first bytes may still be the endpoint's preface */
     CONN_F_BUSY = 1 << 8,         /* in a callback of the owner: output is flushed after it */
     CONN_F_WRITING = 1 << 9,      /* EV_WRITE is on: libevent writes the rest of the output */
+    CONN_F_TLS = 1 << 10,         /* a bufferevent_openssl: it does all the writing */
+    CONN_F_HANDSHAKE = 1 << 11,   /* TLS: the handshake has not finished yet */
+    CONN_F_PENDING = 1 << 12,     /* on the thread's list of sessions to flush */
+};
+
+struct shared_bytes {
+    atomic_size_t refs;
+    size_t len;
+    char data[];
 };
 
 struct conn {
@@ -54,6 +75,7 @@ struct conn {
     unsigned flags;
     bool opened; /* on_open ran, so on_close is owed */
     struct conn *prev, *next;
+    struct conn *pend_prev, *pend_next; /* the pending list, while CONN_F_PENDING */
 };
 
 /* Each loop (the main one and every serving loop) owns its sessions; only the counters are
@@ -63,7 +85,14 @@ static _Thread_local struct map *by_id;
 static atomic_uint_fast64_t next_id = 1;
 static atomic_size_t live;
 
+/* Sessions with output queued from outside their own callbacks, flushed when the outermost
+ * callback of this loop returns (depth back to 0), or by flush_ev when there was none. */
+static _Thread_local struct conn *pending;
+static _Thread_local unsigned depth;
+static _Thread_local struct event *flush_ev;
+
 static void process(struct conn *c);
+static void flush_output(struct conn *c);
 
 static struct conn *
 conn_of(struct session *s)
@@ -80,13 +109,93 @@ set_end(struct conn *c, const char *why)
 }
 
 static void
+pending_del(struct conn *c)
+{
+    if (!(c->flags & CONN_F_PENDING)) {
+        return;
+    }
+    c->flags &= ~CONN_F_PENDING;
+    if (c->pend_prev) {
+        c->pend_prev->pend_next = c->pend_next;
+    } else {
+        pending = c->pend_next;
+    }
+    if (c->pend_next) {
+        c->pend_next->pend_prev = c->pend_prev;
+    }
+    c->pend_prev = c->pend_next = NULL;
+}
+
+static void
+flush_pending(void)
+{
+    while (pending) {
+        struct conn *c = pending;
+        pending_del(c);
+        flush_output(c); /* calls no owner callback, so the list cannot grow meanwhile */
+    }
+}
+
+static void
+flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+    if (depth == 0) {
+        flush_pending();
+    }
+}
+
+/* Owner callbacks run between enter() and leave(); output they queue for other sessions is
+ * written when the outermost one returns. */
+static void
+enter(void)
+{
+    depth++;
+}
+
+static void
+leave(void)
+{
+    if (--depth == 0) {
+        flush_pending();
+    }
+}
+
+/* @c has new output and is not in a callback of its own that would flush it afterwards. */
+static void
+pending_add(struct conn *c)
+{
+    if (c->flags &
+        (CONN_F_PENDING | CONN_F_DEAD | CONN_F_BUSY | CONN_F_WRITING | CONN_F_CONNECTING)) {
+        return;
+    }
+    c->flags |= CONN_F_PENDING;
+    c->pend_prev = NULL;
+    c->pend_next = pending;
+    if (pending) {
+        pending->pend_prev = c;
+    }
+    pending = c;
+    if (depth == 0) {
+        /* From a timer or another event outside every session callback: flush later in this
+         * same loop turn, after whatever else the caller sends. */
+        if (flush_ev == NULL) {
+            flush_ev = event_new(loop_base(), -1, 0, flush_cb, NULL);
+        }
+        event_active(flush_ev, 0, 0);
+    }
+}
+
+static void
 conn_free(struct conn *c)
 {
     if (c->opened && c->s.ep->ops->on_close) {
         c->opened = false;
         set_end(c, "closed");
+        enter();
         c->s.ep->ops->on_close(&c->s);
+        leave();
     }
+    pending_del(c);
     map_del(by_id, &c->s.id, sizeof(c->s.id));
     if (c->prev) {
         c->prev->next = c->next;
@@ -145,7 +254,9 @@ begin_linger(struct conn *c)
     struct timeval tv = loop_tv(CONN_LINGER_SECONDS);
 
     c->flags |= CONN_F_LINGER;
-    if (c->flags & CONN_F_EOF) {
+    /* A TCP half-close under TLS would end the stream without a close_notify, which peers
+     * report as truncation: a TLS session just closes once its output is written. */
+    if (c->flags & (CONN_F_EOF | CONN_F_TLS)) {
         free_later(c);
         return;
     }
@@ -311,6 +422,12 @@ flush_output(struct conn *c)
         evbuffer_get_length(out) == 0) {
         return;
     }
+    if (c->flags & CONN_F_TLS) {
+        /* The bufferevent encrypts and writes; write_cb reports when it has written it all. */
+        c->flags |= CONN_F_WRITING;
+        bufferevent_enable(c->bev, EV_WRITE);
+        return;
+    }
     /* A bufferevent keeps the front of its output frozen so that only it drains it; we are
      * the writer while EV_WRITE is off, so thaw it for this one write. */
     evbuffer_unfreeze(out, 1);
@@ -337,12 +454,14 @@ process(struct conn *c)
 {
     bool outer = !(c->flags & CONN_F_BUSY);
 
+    enter();
     c->flags |= CONN_F_BUSY;
     process_frames(c);
     if (outer) {
         c->flags &= ~CONN_F_BUSY;
         flush_output(c);
     }
+    leave();
 }
 
 static void
@@ -366,6 +485,10 @@ write_cb(struct bufferevent *bev, void *arg)
     /* Called when the output buffer has drained completely (low watermark 0): writing is ours
      * again. */
     if (c->flags & CONN_F_DEAD) {
+        return;
+    }
+    /* A TLS bufferevent reports this deferred: more may have been queued since. */
+    if (evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
         return;
     }
     c->flags &= ~CONN_F_WRITING;
@@ -392,11 +515,32 @@ connected(struct conn *c)
     log_debug("%s: session %llu to %s connected", ep->name, (unsigned long long)c->s.id,
               c->s.peer_str);
     c->s.established = true;
+    enter();
     c->flags |= CONN_F_BUSY;
     enum sess_verdict v = ep->ops->on_open ? ep->ops->on_open(&c->s) : SESS_OK;
     apply(c, v);
     c->flags &= ~CONN_F_BUSY;
     process(c);
+    leave();
+}
+
+/* Why a TLS bufferevent failed: OpenSSL's reason when it recorded one. */
+static const char *
+tls_failure(struct conn *c, short what)
+{
+    unsigned long e;
+    const char *reason = NULL;
+
+    while ((e = bufferevent_get_openssl_error(c->bev)) != 0) {
+        /* The first entries may be SSL_get_error() codes, which name no library. */
+        if (reason == NULL && ERR_GET_LIB(e) != 0) {
+            reason = ERR_reason_error_string(e);
+        }
+    }
+    if (reason == NULL) {
+        reason = (what & BEV_EVENT_EOF) ? "closed by the peer" : "connection error";
+    }
+    return reason;
 }
 
 static void
@@ -407,7 +551,25 @@ event_cb(struct bufferevent *bev, short what, void *arg)
     unsigned long long id = (unsigned long long)c->s.id;
 
     if (what & BEV_EVENT_CONNECTED) {
+        if (c->flags & CONN_F_HANDSHAKE) {
+            c->flags &= ~CONN_F_HANDSHAKE;
+            log_debug("%s: session %llu from %s: %s established", name, id, c->s.peer_str,
+                      SSL_get_version(bufferevent_openssl_get_ssl(bev)));
+            return;
+        }
         connected(c);
+        return;
+    }
+    if ((c->flags & CONN_F_HANDSHAKE) && (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))) {
+        snprintf(c->s.end, sizeof(c->s.end), "TLS handshake failed: %s", tls_failure(c, what));
+        log_info("%s: session %llu from %s: %s", name, id, c->s.peer_str, c->s.end);
+        free_later(c);
+        return;
+    }
+    if ((c->flags & CONN_F_TLS) && (what & BEV_EVENT_ERROR)) {
+        set_end(c, tls_failure(c, what));
+        log_debug("%s: session %llu from %s: %s", name, id, c->s.peer_str, c->s.end);
+        free_later(c);
         return;
     }
     if (c->flags & CONN_F_CONNECTING) {
@@ -431,7 +593,10 @@ event_cb(struct bufferevent *bev, short what, void *arg)
         return;
     }
     if (what & BEV_EVENT_TIMEOUT) {
-        if (what & BEV_EVENT_WRITING) {
+        if (c->flags & CONN_F_HANDSHAKE) {
+            set_end(c, "TLS handshake timed out");
+            log_debug("%s: session %llu from %s: %s", name, id, c->s.peer_str, c->s.end);
+        } else if (what & BEV_EVENT_WRITING) {
             set_end(c, "not reading (write timeout)");
             log_info("%s: session %llu from %s: not reading its output for %.0fs, dropped", name,
                      id, c->s.peer_str, c->s.ep->write_timeout);
@@ -502,8 +667,10 @@ conn_new(struct endpoint *ep, struct bufferevent *bev, const struct sockaddr *sa
     return c;
 }
 
-void
-conn_accept(struct endpoint *ep, int fd, const struct sockaddr *sa, socklen_t len)
+/* Admission: the access lists and the client limit. Counts the session when it is admitted;
+ * closes @fd when not. */
+static bool
+admit(struct endpoint *ep, int fd, const struct sockaddr *sa, socklen_t len)
 {
     char peer[ADDR_STR_MAX];
     size_t n = atomic_load(&ep->nsessions);
@@ -514,16 +681,25 @@ conn_accept(struct endpoint *ep, int fd, const struct sockaddr *sa, socklen_t le
         addr_format(sa, len, peer, sizeof(peer));
         log_info("%s: connection from %s refused by the access list", ep->name, peer);
         close(fd);
-        return;
+        return false;
     }
     if (n >= ep->max_clients) {
         addr_format(sa, len, peer, sizeof(peer));
         log_warn("%s: connection from %s refused: %zu clients already (max_clients)", ep->name,
                  peer, n);
         close(fd);
-        return;
+        return false;
     }
     atomic_fetch_add(&ep->nsessions, 1);
+    return true;
+}
+
+void
+conn_accept(struct endpoint *ep, int fd, const struct sockaddr *sa, socklen_t len)
+{
+    if (!admit(ep, fd, sa, len)) {
+        return;
+    }
     if (ep->spread && loops_running()) {
         loops_hand(ep, fd, sa, len); /* calls conn_adopt() there, or undoes the count */
         return;
@@ -531,8 +707,9 @@ conn_accept(struct endpoint *ep, int fd, const struct sockaddr *sa, socklen_t le
     conn_adopt(ep, fd, sa, len);
 }
 
-void
-conn_adopt(struct endpoint *ep, int fd, const struct sockaddr *sa, socklen_t len)
+/* The session on an admitted socket, encrypted with @tls when it is not NULL. */
+static void
+adopt(struct endpoint *ep, int fd, const struct sockaddr *sa, socklen_t len, struct tls_ctx *tls)
 {
     char peer[ADDR_STR_MAX];
     struct bufferevent *bev;
@@ -546,32 +723,82 @@ conn_adopt(struct endpoint *ep, int fd, const struct sockaddr *sa, socklen_t len
     }
     evutil_make_socket_nonblocking(fd);
 
-    bev = bufferevent_socket_new(loop_base(), fd, BEV_OPT_CLOSE_ON_FREE);
-    if (bev == NULL) {
-        log_error("%s: cannot set up a connection from %s", ep->name, peer);
-        atomic_fetch_sub(&ep->nsessions, 1);
-        close(fd);
-        return;
+    if (tls) {
+        SSL *ssl = tls_session_new(tls);
+        if (ssl == NULL) {
+            log_error("%s: cannot set up TLS for a connection from %s: %s", ep->name, peer,
+                      ERR_reason_error_string(ERR_get_error()));
+            ERR_clear_error();
+            atomic_fetch_sub(&ep->nsessions, 1);
+            close(fd);
+            return;
+        }
+        /* The bufferevent owns the SSL object and, with BEV_OPT_CLOSE_ON_FREE, the socket. */
+        bev = bufferevent_openssl_socket_new(loop_base(), fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                             BEV_OPT_CLOSE_ON_FREE);
+        if (bev == NULL) {
+            log_error("%s: out of memory", ep->name);
+            abort(); /* a half-made one owns the socket already: nothing sane to undo */
+        }
+        /* A peer that closes without a close_notify has still closed: end of input. */
+        bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    } else {
+        bev = bufferevent_socket_new(loop_base(), fd, BEV_OPT_CLOSE_ON_FREE);
+        if (bev == NULL) {
+            log_error("%s: cannot set up a connection from %s", ep->name, peer);
+            atomic_fetch_sub(&ep->nsessions, 1);
+            close(fd);
+            return;
+        }
     }
     c = conn_new(ep, bev, sa, len);
     bufferevent_set_timeouts(c->bev, ep->idle_timeout > 0 ? &rtv : NULL,
                              ep->write_timeout > 0 ? &wtv : NULL);
-    /* A new socket bufferevent starts with EV_WRITE on; flush_output() writes, not libevent. */
+    /* A new socket bufferevent starts with EV_WRITE on; flush_output() writes, not libevent.
+     * (A TLS one drives its handshake by itself whatever is enabled.) */
     bufferevent_disable(c->bev, EV_WRITE);
     bufferevent_enable(c->bev, EV_READ);
-    log_debug("%s: session %llu from %s opened", ep->name, (unsigned long long)c->s.id, peer);
+    log_debug("%s: session %llu from %s opened%s", ep->name, (unsigned long long)c->s.id, peer,
+              tls ? " (TLS)" : "");
 
-    if (ep->preface && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)) {
+    if (tls) {
+        c->flags |= CONN_F_TLS | CONN_F_HANDSHAKE;
+        /* No read high-watermark: when one stops a TLS bufferevent in the middle of a record,
+         * libevent 2.1 leaves the rest of the record decrypted inside OpenSSL, and nothing reads
+         * it until the peer sends more (the socket is not readable). Without one, each read
+         * takes the whole record; the framing limit still bounds the input, as a frame over the
+         * limit is an error. */
+        bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+    } else if (ep->preface && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)) {
         c->flags |= CONN_F_PREFACE;
     }
     c->opened = true;
     c->s.established = true;
+    enter();
     c->flags |= CONN_F_BUSY;
     enum sess_verdict v = ep->ops->on_open ? ep->ops->on_open(&c->s) : SESS_OK;
     apply(c, v);
     c->flags &= ~CONN_F_BUSY;
     update_reading(c);
     flush_output(c);
+    leave();
+}
+
+void
+conn_adopt(struct endpoint *ep, int fd, const struct sockaddr *sa, socklen_t len)
+{
+    adopt(ep, fd, sa, len, NULL);
+}
+
+void
+conn_accept_tls(struct endpoint *ep, int fd, const struct sockaddr *sa, socklen_t len,
+                struct tls_ctx *tls)
+{
+    /* Always on this loop: the serving loops adopt plain sockets only (listener_set_add_tls()
+     * refuses spread endpoints). */
+    if (admit(ep, fd, sa, len)) {
+        adopt(ep, fd, sa, len, tls);
+    }
 }
 
 struct session *
@@ -612,14 +839,16 @@ sess_local(const struct session *s, struct sockaddr_storage *ss, socklen_t *len)
     return fd >= 0 && getsockname(fd, (struct sockaddr *)ss, len) == 0;
 }
 
-int
-sess_send(struct session *s, const void *p, size_t n)
+/* The output buffer @n more bytes may go to, or NULL (and the session dropped when it is over
+ * its limit: ngIRCd's SendQ exceeded). */
+static struct evbuffer *
+output_for(struct conn *c, size_t n)
 {
-    struct conn *c = conn_of(s);
+    const struct session *s = &c->s;
     struct evbuffer *out;
 
     if (c->flags & (CONN_F_DEAD | CONN_F_LINGER)) {
-        return -1;
+        return NULL;
     }
     out = bufferevent_get_output(c->bev);
     if (evbuffer_get_length(out) + n > s->ep->max_output) {
@@ -627,13 +856,115 @@ sess_send(struct session *s, const void *p, size_t n)
                  s->ep->name, (unsigned long long)s->id, s->peer_str, s->ep->max_output);
         set_end(c, "output limit exceeded");
         free_later(c);
+        return NULL;
+    }
+    return out;
+}
+
+int
+sess_send(struct session *s, const void *p, size_t n)
+{
+    struct conn *c = conn_of(s);
+    struct evbuffer *out = output_for(c, n);
+
+    if (out == NULL || evbuffer_add(out, p, n) < 0) {
         return -1;
     }
-    if (evbuffer_add(out, p, n) < 0) {
-        return -1;
-    }
-    flush_output(c); /* sent from outside the owner's callbacks (a timer, another session) */
+    pending_add(c); /* unless its own callback runs, which flushes it afterwards */
     return 0;
+}
+
+struct shared_bytes *
+shared_new(const void *p, size_t n)
+{
+    struct shared_bytes *b = xmalloc(sizeof(*b) + n);
+
+    atomic_init(&b->refs, 1);
+    b->len = n;
+    if (n) {
+        memcpy(b->data, p, n);
+    }
+    return b;
+}
+
+struct shared_bytes *
+shared_ref(struct shared_bytes *b)
+{
+    atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
+    return b;
+}
+
+void
+shared_unref(struct shared_bytes *b)
+{
+    if (b && atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1) {
+        free(b);
+    }
+}
+
+const char *
+shared_data(const struct shared_bytes *b)
+{
+    return b->data;
+}
+
+size_t
+shared_len(const struct shared_bytes *b)
+{
+    return b->len;
+}
+
+static void
+shared_cleanup_cb(const void *data, size_t len, void *arg)
+{
+    shared_unref(arg);
+}
+
+int
+sess_send_shared(struct session *s, struct shared_bytes *b)
+{
+    struct conn *c = conn_of(s);
+    struct evbuffer *out = output_for(c, b->len);
+
+    if (out == NULL) {
+        return -1;
+    }
+    if (b->len == 0) {
+        return 0;
+    }
+    if (b->len <= SHARED_COPY_MAX || (c->flags & CONN_F_TLS)) {
+        /* A reference is a buffer piece of its own: a malloc() for each recipient, and one
+         * iovec of the 128 a writev() takes (OpenSSL even makes one record and one write per
+         * piece). A short message costs less copied into the piece in use, where it joins the
+         * messages before it; TLS copies everything anyway while encrypting. */
+        if (evbuffer_add(out, b->data, b->len) < 0) {
+            return -1;
+        }
+    } else {
+        shared_ref(b);
+        if (evbuffer_add_reference(out, b->data, b->len, shared_cleanup_cb, b) < 0) {
+            shared_unref(b);
+            return -1;
+        }
+    }
+    pending_add(c);
+    return 0;
+}
+
+size_t
+sess_output_pending(const struct session *s)
+{
+    const struct conn *c = (const struct conn *)s;
+
+    return evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+bool
+sess_tls(const struct session *s)
+{
+    const struct conn *c = (const struct conn *)s;
+
+    return c->flags & CONN_F_TLS;
 }
 
 int
@@ -709,6 +1040,10 @@ conn_close_all(void)
     }
     map_free(by_id);
     by_id = NULL;
+    if (flush_ev) {
+        event_free(flush_ev);
+        flush_ev = NULL;
+    }
 }
 
 size_t

@@ -109,6 +109,14 @@ struct session {
 void conn_accept(struct endpoint *ep, int fd, const struct sockaddr *sa, socklen_t len);
 
 /**
+ * conn_accept_tls() - conn_accept() for a TLS listener: admitted, then served encrypted with
+ * @tls on this loop (the handshake runs first; on_open is called at once).
+ */
+struct tls_ctx;
+void conn_accept_tls(struct endpoint *ep, int fd, const struct sockaddr *sa, socklen_t len,
+                     struct tls_ctx *tls);
+
+/**
  * conn_adopt() - start a session on the calling thread's loop for a socket conn_accept() has
  * already admitted and counted (the serving loops' half of a spread accept).
  */
@@ -131,6 +139,36 @@ bool sess_local(const struct session *s, struct sockaddr_storage *ss, socklen_t 
  * is over its output limit or already closing. */
 int sess_send(struct session *s, const void *p, size_t n);
 int sess_sendf(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * A reference-counted, immutable byte string that many sessions send without copying it: a
+ * channel message is built once and queued to every member by reference (the output buffers
+ * point at it). It is freed when the last output buffer holding it has written it.
+ */
+struct shared_bytes;
+
+/** shared_new() - copy @n bytes into a new shared string with one reference (the caller's).
+ * Release with shared_unref(). */
+struct shared_bytes *shared_new(const void *p, size_t n);
+/** shared_ref() - take one more reference; returns @b. */
+struct shared_bytes *shared_ref(struct shared_bytes *b);
+/** shared_unref() - drop a reference; NULL is a no-op. */
+void shared_unref(struct shared_bytes *b);
+/** shared_data() - the bytes; shared_len() - how many. */
+const char *shared_data(const struct shared_bytes *b);
+size_t shared_len(const struct shared_bytes *b);
+
+/** sess_send_shared() - queue @b for the peer: by reference when it is large (the session's
+ * buffer takes its own reference, the caller keeps its); small strings, and everything for TLS
+ * sessions, are copied, which costs less than a buffer piece of their own. Same limits and
+ * return as sess_send(). */
+int sess_send_shared(struct session *s, struct shared_bytes *b);
+
+/** sess_output_pending() - bytes queued for the peer and not yet written (its SendQ). */
+size_t sess_output_pending(const struct session *s);
+
+/** sess_tls() - is the session encrypted (accepted on a TLS listener)? */
+bool sess_tls(const struct session *s);
 
 /** sess_close_later() - flush queued output, then close. Never frees during the caller. */
 void sess_close_later(struct session *s);

@@ -43,6 +43,7 @@ struct listener {
     struct event *udp;          /* UDP sockets (listener_set_add_udp()) */
     struct event *retry;        /* re-enables accepting after a resource error */
     struct endpoint *ep;
+    struct tls_ctx *tls; /* TLS listeners (listener_set_add_tls()); borrowed */
     struct sockaddr_storage addr;
     socklen_t addr_len;
     char unix_path[ADDR_UNIX_PATH_MAX]; /* non-empty for UNIX sockets: removed on close */
@@ -51,6 +52,7 @@ struct listener {
 /* Listeners are allocated one by one: libevent holds a pointer to each, so they must not move
  * when the set grows. */
 struct listener_set {
+    struct endpoint *ep;
     struct listener **v;
     size_t n;
 };
@@ -82,7 +84,12 @@ static void
 accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int len, void *arg)
 {
     struct listener *l = arg;
-    conn_accept(l->ep, fd, sa, (socklen_t)len);
+
+    if (l->tls) {
+        conn_accept_tls(l->ep, fd, sa, (socklen_t)len, l->tls);
+    } else {
+        conn_accept(l->ep, fd, sa, (socklen_t)len);
+    }
 }
 
 /* A bounded batch per wake-up, so that a flood on one socket cannot starve the rest of the loop;
@@ -281,11 +288,13 @@ listen_or_close(int fd, const char **why)
     return 0;
 }
 
-struct listener_set *
-listener_set_open_list(struct endpoint *ep, const char *list, unsigned mode, const char *where,
-                       char *err, size_t errcap)
+/* Adds the listeners of @list to @set; on failure those already added stay in it. With @tls,
+ * UNIX sockets are refused. */
+static int
+open_list(struct listener_set *set, const char *list, unsigned mode, struct tls_ctx *tls,
+          const char *where, char *err, size_t errcap)
 {
-    struct listener_set *set = xcalloc(1, sizeof(*set));
+    struct endpoint *ep = set->ep;
     struct listen_spec *specs = NULL;
     size_t nspecs = 0;
     const char *why = "invalid address";
@@ -297,6 +306,11 @@ listener_set_open_list(struct endpoint *ep, const char *list, unsigned mode, con
     for (size_t i = 0; i < nspecs; i++) {
         const struct listen_spec *ls = &specs[i];
 
+        if (ls->kind == LISTEN_UNIX && tls) {
+            snprintf(err, errcap, "%s: unix:%s: TLS listeners must be TCP addresses", where,
+                     ls->path);
+            goto fail;
+        }
         if (ls->kind == LISTEN_UNIX) {
             struct listener *l = listener_add(set);
             int fd = open_unix(l, ls, mode, &why);
@@ -319,6 +333,7 @@ listener_set_open_list(struct endpoint *ep, const char *list, unsigned mode, con
         }
         for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
             struct listener *l = listener_add(set);
+            l->tls = tls;
             int fd = open_tcp(l, ai, &why);
             if (fd < 0 || listen_or_close(fd, &why) < 0 || start_listener(l, fd, ep, &why) < 0) {
                 char shown[ADDR_STR_MAX];
@@ -331,12 +346,41 @@ listener_set_open_list(struct endpoint *ep, const char *list, unsigned mode, con
         freeaddrinfo(res);
     }
     free(specs);
-    return set;
+    return 0;
 
 fail:
     free(specs);
-    listener_set_close(set);
-    return NULL;
+    return -1;
+}
+
+struct listener_set *
+listener_set_open_list(struct endpoint *ep, const char *list, unsigned mode, const char *where,
+                       char *err, size_t errcap)
+{
+    struct listener_set *set = xcalloc(1, sizeof(*set));
+
+    set->ep = ep;
+    if (open_list(set, list, mode, NULL, where, err, errcap) < 0) {
+        listener_set_close(set);
+        return NULL;
+    }
+    return set;
+}
+
+int
+listener_set_add_tls(struct listener_set *ls, const char *list, struct tls_ctx *ctx,
+                     const char *where, char *err, size_t errcap)
+{
+    /* TLS sessions are accepted and served on the main loop: the serving loops' hand-over
+     * carries no TLS context. */
+    if (ls->ep->spread) {
+        snprintf(err, errcap,
+                 "%s: TLS is not supported for %s, whose sessions are spread over "
+                 "the serving loops",
+                 where, ls->ep->name);
+        return -1;
+    }
+    return open_list(ls, list, 0, ctx, where, err, errcap);
 }
 
 static int
@@ -374,7 +418,7 @@ listener_set_add_udp(struct listener_set *ls, const char *where, char *err, size
     for (size_t i = 0; i < ntcp; i++) {
         const struct listener *tcp = ls->v[i];
         const char *why;
-        if (tcp->evl == NULL || tcp->unix_path[0]) {
+        if (tcp->evl == NULL || tcp->unix_path[0] || tcp->tls) {
             continue;
         }
         struct listener *l = listener_add(ls);
@@ -423,7 +467,12 @@ listener_set_describe(const struct listener_set *ls, const char *prefix, FILE *f
     for (size_t i = 0; i < ls->n; i++) {
         describe_one(ls->v[i], buf, sizeof(buf));
         const struct listener *l = ls->v[i];
-        fprintf(f, "%s %s %s\n", prefix, l->unix_path[0] ? "unix" : l->udp ? "udp" : "tcp", buf);
+        fprintf(f, "%s %s %s\n", prefix,
+                l->unix_path[0] ? "unix"
+                : l->udp        ? "udp"
+                : l->tls        ? "tls"
+                                : "tcp",
+                buf);
     }
 }
 
@@ -437,7 +486,9 @@ listener_set_summary(const struct listener_set *ls, char *buf, size_t cap)
         char one[ADDR_STR_MAX];
         describe_one(ls->v[i], one, sizeof(one));
         pos += (size_t)snprintf(buf + pos, cap - pos, "%s%s%s", i ? ", " : "", one,
-                                ls->v[i]->udp ? " (udp)" : "");
+                                ls->v[i]->udp   ? " (udp)"
+                                : ls->v[i]->tls ? " (tls)"
+                                                : "");
     }
 }
 

@@ -43,6 +43,15 @@ struct listener_set *listener_set_open_list(struct endpoint *ep, const char *lis
                                             const char *where, char *err, size_t errcap);
 
 /**
+ * listener_set_add_tls() - also listen on every address of @list (as in listener_set_open_list(),
+ * TCP only) with TLS: sessions accepted there are handed to @ls's endpoint encrypted with @ctx,
+ * which must outlive the set. Return: 0, or -1 with a message prefixed by @where in @err.
+ */
+struct tls_ctx;
+int listener_set_add_tls(struct listener_set *ls, const char *list, struct tls_ctx *ctx,
+                         const char *where, char *err, size_t errcap);
+
+/**
  * listener_set_add_udp() - also receive datagrams on the address and port of every TCP listener
  * of @ls (the port actually bound, when 0 was asked), delivered to the endpoint's on_datagram().
  * Return: 0, or -1 with a message prefixed by @where in @err (the set is left for the caller to
