@@ -78,6 +78,32 @@ user_usage(void)
 }
 
 int
+admin_hash_password(const struct cfg *cfg, int argc, char **argv)
+{
+    char pw[PASSWORD_MAX + 2], hash[PASSWORD_HASH_MAX];
+    int rc = EXIT_RUNTIME;
+
+    if (argc != 1) {
+        fprintf(stderr, "usage: switchboard [-c FILE] hash-password < password\n");
+        return EXIT_CONFIG;
+    }
+    password_set_cost(
+        (enum password_cost)password_cost_parse(cfg_str(cfg, "server", "password_cost")));
+    if (get_password("the hash", pw) < 0) {
+        goto out;
+    }
+    if (password_hash(pw, strlen(pw), hash) < 0) {
+        fprintf(stderr, "switchboard: cannot hash the password: out of memory\n");
+        goto out;
+    }
+    printf("%s\n", hash);
+    rc = 0;
+out:
+    sodium_memzero(pw, sizeof(pw));
+    return rc;
+}
+
+int
 admin_main(const struct cfg *cfg, int argc, char **argv)
 {
     const char *verb = argc > 1 ? argv[1] : NULL;

@@ -51,6 +51,7 @@ usage(FILE *f)
             "usage: switchboard [-c FILE] [-o SECTION.KEY=VALUE]...\n"
             "       switchboard [-c FILE] [-o SECTION.KEY=VALUE]... user add|del|passwd NAME\n"
             "       switchboard [-c FILE] [-o SECTION.KEY=VALUE]... user list\n"
+            "       switchboard [-c FILE] [-o SECTION.KEY=VALUE]... hash-password\n"
             "\n"
             "Runs the switchboard daemon: every service configured in FILE (or, without -c, every\n"
             "service on loopback with the embedded defaults), in the foreground, logging to\n"
@@ -66,38 +67,61 @@ usage(FILE *f)
             "  user passwd NAME         change a password\n"
             "  user del NAME            delete an account\n"
             "  user list                list the accounts\n"
+            "  hash-password            print the Argon2id hash of a password (from the\n"
+            "                           terminal or stdin), for [irc] opers\n"
             "\n"
             "Exit status: 0 after a clean shutdown, 1 on a run-time failure, 2 on a bad command\n"
             "line or configuration (the message names the file, line and key).\n");
 }
 
-struct cfg *
-config_load(const char *file, char **overrides, size_t noverrides)
+static struct cfg *
+config_read(const char *file, char **overrides, size_t noverrides, char *err, size_t errcap)
 {
     struct cfg *cfg = cfg_new();
     const struct cfg_section_schema *schema;
     size_t nschema;
-    char err[CFG_ERR_MAX];
     int rc;
 
     if (file != NULL) {
-        rc = cfg_load_file(cfg, file, err, sizeof(err));
+        rc = cfg_load_file(cfg, file, err, errcap);
     } else {
-        rc = cfg_load_string(cfg, registry_defaults(), "<defaults>", err, sizeof(err));
+        rc = cfg_load_string(cfg, registry_defaults(), "<defaults>", err, errcap);
     }
     for (size_t i = 0; rc == 0 && i < noverrides; i++) {
-        rc = cfg_override(cfg, overrides[i], err, sizeof(err));
+        rc = cfg_override(cfg, overrides[i], err, errcap);
     }
     if (rc == 0) {
         schema = registry_schema(server_keys, &nschema);
-        rc = cfg_validate(cfg, schema, nschema, err, sizeof(err));
+        rc = cfg_validate(cfg, schema, nschema, err, errcap);
     }
     if (rc < 0) {
-        fprintf(stderr, "switchboard: %s\n", err);
         cfg_free(cfg);
         return NULL;
     }
     return cfg;
+}
+
+struct cfg *
+config_load(const char *file, char **overrides, size_t noverrides)
+{
+    char err[CFG_ERR_MAX];
+    struct cfg *cfg = config_read(file, overrides, noverrides, err, sizeof(err));
+
+    if (cfg == NULL) {
+        fprintf(stderr, "switchboard: %s\n", err);
+    }
+    return cfg;
+}
+
+/* What the daemon was started with, for services that re-read their section (IRC's REHASH). */
+static const char *cfg_file;
+static char **cfg_overrides;
+static size_t cfg_noverrides;
+
+static struct cfg *
+config_reread(char *err, size_t errcap)
+{
+    return config_read(cfg_file, cfg_overrides, cfg_noverrides, err, errcap);
 }
 
 static int
@@ -208,7 +232,7 @@ hup_cb(evutil_socket_t sig, short what, void *arg)
 static int
 run(struct cfg *cfg, bool embedded)
 {
-    struct service_env env = {cfg, NULL, embedded};
+    struct service_env env = {cfg, NULL, embedded, config_reread};
     char err[CFG_ERR_MAX];
     const char *ports_file = cfg_str(cfg, "server", "ports_file");
     int rc = EXIT_RUNTIME;
@@ -304,7 +328,8 @@ main(int argc, char **argv)
             return EXIT_CONFIG;
         }
     }
-    if (optind < argc && strcmp(argv[optind], "user") != 0) {
+    if (optind < argc && strcmp(argv[optind], "user") != 0 &&
+        strcmp(argv[optind], "hash-password") != 0) {
         fprintf(stderr, "switchboard: unknown command '%s' (try --help)\n", argv[optind]);
         free(overrides);
         return EXIT_CONFIG;
@@ -315,17 +340,23 @@ main(int argc, char **argv)
         return EXIT_RUNTIME;
     }
     cfg = config_load(file, overrides, noverrides);
-    free(overrides);
     if (cfg == NULL) {
+        free(overrides);
         return EXIT_CONFIG;
     }
+    cfg_file = file;
+    cfg_overrides = overrides;
+    cfg_noverrides = noverrides;
     log_setup((enum log_level)log_parse_level(cfg_str(cfg, "server", "log_level")),
               cfg_bool(cfg, "server", "syslog"));
-    if (optind < argc) {
+    if (optind < argc && strcmp(argv[optind], "hash-password") == 0) {
+        rc = admin_hash_password(cfg, argc - optind, argv + optind);
+    } else if (optind < argc) {
         rc = admin_main(cfg, argc - optind, argv + optind);
     } else {
         rc = run(cfg, file == NULL);
     }
     cfg_free(cfg);
+    free(overrides);
     return rc;
 }

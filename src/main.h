@@ -20,6 +20,10 @@ struct cfg *config_load(const char *file, char **overrides, size_t noverrides);
  * Prints the error (naming the configuration line) and returns -1 on failure. */
 int data_dir_prepare(const struct cfg *cfg);
 
+/** admin_hash_password() - "switchboard hash-password": an Argon2id hash of the password read
+ * from the terminal or standard input, for configuration keys such as [irc] opers. */
+int admin_hash_password(const struct cfg *cfg, int argc, char **argv);
+
 /** admin_main() - "switchboard user ..." */
 int admin_main(const struct cfg *cfg, int argc, char **argv);
 

@@ -22,6 +22,9 @@ struct service_env {
     const struct cfg *cfg;
     struct db *db; /* the shared database */
     bool embedded; /* running on the embedded defaults (no configuration file) */
+    /* Read the configuration again the way the daemon was started (file, then -o overrides),
+     * validated; NULL with a message in @err. The caller frees the result (cfg_free). */
+    struct cfg *(*config_reread)(char *err, size_t errcap);
 };
 
 struct service_ops {

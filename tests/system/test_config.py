@@ -201,9 +201,10 @@ def test_override_of_listen(make_daemon):
 def test_embedded_defaults_without_config_file(make_daemon):
     # Every service runs with the embedded defaults; only the ports are moved to free ones.
     d = make_daemon({"server": {}, "directory": {}, "echo": {"listen": "127.0.0.1:0"},
-                     "policy": {"listen": "127.0.0.1:0"}}, config_file=False)
+                     "irc": {"listen": "127.0.0.1:0"}, "policy": {"listen": "127.0.0.1:0"}},
+                    config_file=False)
     assert sorted(a[:2] for a in d.addresses) == [
-        ("directory", "tcp"), ("echo", "tcp"), ("echo", "udp"), ("policy", "tcp")]
+        ("directory", "tcp"), ("echo", "tcp"), ("echo", "udp"), ("irc", "tcp"), ("policy", "tcp")]
     with d.client() as c:
         c.login("corrado", "mypass")
 
