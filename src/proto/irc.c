@@ -71,15 +71,14 @@ irc_check_lengths(const char *line, size_t n)
     return IRC_LEN_OK;
 }
 
+/* Printable ASCII without ':' and '@': wider than any real command (letters, or three digits), so that
+ * an unknown one such as FOO_BAR still parses and gets ERR_UNKNOWNCOMMAND from the server. */
 static bool
 command_valid(const char *c, size_t n)
 {
-    if (n == 3 && is_digit((unsigned char)c[0]) && is_digit((unsigned char)c[1]) &&
-        is_digit((unsigned char)c[2])) {
-        return true;
-    }
     for (size_t i = 0; i < n; i++) {
-        if (!is_alpha((unsigned char)c[i])) {
+        unsigned char b = (unsigned char)c[i];
+        if (b < 0x21 || b > 0x7E || b == ':' || b == '@') {
             return false;
         }
     }
@@ -145,7 +144,7 @@ irc_parse(char *line, size_t n, struct irc_msg *m, const char **why)
         return parse_err(why, "no command");
     }
     if (!command_valid(line + start, i - start)) {
-        return parse_err(why, "command is neither letters nor three digits");
+        return parse_err(why, "command is not printable ASCII");
     }
     if (i - start > IRC_COMMAND_MAX) {
         return parse_err(why, "command too long");

@@ -41,7 +41,7 @@ struct irc_msg {
  * @n bytes, which is modified: separators become NULs. @line must have room for @n + 1 bytes.
  * Leading and repeated spaces between parameters are skipped (Modern IRC). More than
  * IRC_PARAMS_MAX parameters: the 15th takes the rest of the line, as RFC 1459 says.
- * A NUL byte anywhere, an empty command, a command that is neither letters nor three digits:
+ * A NUL byte anywhere, an empty command, a command that is not printable ASCII (or has ':' or '@'):
  * PARSE_ERR. Lengths are not checked here (see irc_check_lengths()).
  * Return: PARSE_OK or PARSE_ERR with a static reason in *@why. An empty line (or only spaces)
  * is PARSE_AGAIN: nothing to do, no error to send.

@@ -34,7 +34,7 @@
 
 #define IRC_SWEEP_SECONDS 0.5
 #define IRC_MOTD_MAX (64 * 1024)
-#define IRC_SASL_MAX 1200  /* decoded-and-encoded PLAIN messages longer than this: 905 */
+#define IRC_SASL_MAX 1200  /* base64 PLAIN messages longer than this in all: 904 */
 #define IRC_SASL_CHUNK 400 /* AUTHENTICATE chunk size (IRCv3 sasl-3.1) */
 #define IRC_FULL_LINE (IRC_TAGS_MAX + IRC_LINE_MAX + 2)
 #define IRC_SASL_FAIL_MAX 10
@@ -76,12 +76,26 @@ static const struct {
     const char *name;
     const char *value; /* shown with CAP LS 302 */
 } caps[] = {
-    {"cap-notify", NULL},       {"message-tags", NULL}, {"server-time", NULL},
-    {"echo-message", NULL},     {"multi-prefix", NULL}, {"userhost-in-names", NULL},
-    {"extended-join", NULL},    {"account-tag", NULL},  {"account-notify", NULL},
-    {"away-notify", NULL},      {"setname", NULL},      {"chghost", NULL},
-    {"invite-notify", NULL},    {"batch", NULL},        {"labeled-response", NULL},
-    {"standard-replies", NULL}, {"sasl", "PLAIN"},
+    /* clang-format off */
+    {"cap-notify", NULL},
+    {"message-tags", NULL},
+    {"server-time", NULL},
+    {"echo-message", NULL},
+    {"multi-prefix", NULL},
+    {"userhost-in-names", NULL},
+    {"extended-join", NULL},
+    {"account-tag", NULL},
+    {"account-notify", NULL},
+    {"away-notify", NULL},
+    {"setname", NULL},
+    {"chghost", NULL},
+    {"invite-notify", NULL},
+    {"batch", NULL},
+    {"labeled-response", NULL},
+    {"standard-replies", NULL},
+    {"sasl", "PLAIN"},
+    {"extended-monitor", NULL},
+    /* clang-format on */
 };
 #define NCAPS (sizeof(caps) / sizeof(caps[0]))
 
@@ -108,6 +122,7 @@ static const struct irc_cmd commands[] = {
     {{"LIST", 0, 15, REG}, irc_cmd_list},
     {{"LUSERS", 0, 15, REG}, irc_cmd_lusers},
     {{"MODE", 1, 15, REG}, irc_cmd_mode},
+    {{"MONITOR", 1, 15, REG}, irc_cmd_monitor},
     {{"MOTD", 0, 15, REG}, irc_cmd_motd},
     {{"NAMES", 0, 15, REG}, irc_cmd_names},
     {{"NICK", 0, 15, ANY}, irc_cmd_nick},
@@ -483,6 +498,24 @@ irc_chan_send(struct channel *ch, struct irc_line *l, struct client *except, uns
     }
 }
 
+struct peers_arg {
+    struct irc_line *l;
+    unsigned mark, need, skip;
+};
+
+static void
+monitor_peer(struct client *w, void *arg)
+{
+    struct peers_arg *a = arg;
+
+    if (w->mark != a->mark) {
+        w->mark = a->mark;
+        if (wants(w, a->need, a->skip)) {
+            irc_line_send(a->l, w);
+        }
+    }
+}
+
 void
 irc_peers_send(struct client *cl, struct irc_line *l, bool self, unsigned need, unsigned skip)
 {
@@ -498,6 +531,11 @@ irc_peers_send(struct client *cl, struct irc_line *l, bool self, unsigned need, 
     cl->mark = mark;
     if (self && wants(cl, need, skip)) {
         irc_line_send(l, cl);
+    }
+    if (need != 0) {
+        /* extended-monitor: capability notifications reach watchers as if they shared a channel */
+        struct peers_arg a = {l, mark, need | CAP_EXTENDED_MONITOR, skip};
+        irc_monitor_each(cl, monitor_peer, &a);
     }
     for (struct member *my = cl->chans; my; my = my->cl_next) {
         for (struct member *m = my->ch->members; m; m = m->chan_next) {
@@ -862,6 +900,7 @@ irc_quit(struct client *cl, const char *reason, bool error)
         irc_line_fini(&l);
         irc_whowas_add(d, cl);
         irc_chan_part_all(cl);
+        irc_monitor_notify(cl, cl->nick, false);
         d->nusers--;
         if (cl->umodes & UMODE_INVISIBLE) {
             d->ninvisible--;
@@ -912,11 +951,12 @@ irc_send_isupport(struct client *cl)
     TOK("MAXLIST=beI:%zu", set->max_list);
     TOK("MAXTARGETS=4");
     TOK("MODES=4");
+    TOK("MONITOR=%d", IRC_MONITOR_MAX);
     TOK("NETWORK=%s", set->network);
     TOK("NICKLEN=%zu", set->nicklen);
     TOK("PREFIX=(ov)@+");
     TOK("STATUSMSG=@+");
-    TOK("TARGMAX=JOIN:,KICK:1,LIST:1,NAMES:1,NOTICE:4,PART:,PRIVMSG:4,TAGMSG:4,WHOIS:1");
+    TOK("TARGMAX=JOIN:,KICK:,LIST:1,NAMES:,NOTICE:4,PART:,PRIVMSG:4,TAGMSG:4,WHOIS:1");
     TOK("TOPICLEN=%zu", set->topiclen);
     TOK("USERLEN=%d", IRC_USER_MAX);
     TOK("UTF8ONLY");
@@ -1018,6 +1058,7 @@ try_register(struct client *cl)
     cl->last_msg = loop_now();
     cl->signon = time(NULL);
     welcome(cl);
+    irc_monitor_notify(cl, cl->nick, true);
     if (cl->umodes) {
         char m[8];
         irc_sendf(cl, ":%s MODE %s :%s", cl->nick, cl->nick, irc_umode_string(cl, m, sizeof(m)));
@@ -1070,8 +1111,16 @@ IRC_CMD(nick)
         irc_line_fini(&l);
         irc_whowas_add(d, cl);
     }
+    char old[IRC_NICK_MAX + 1];
+    str_copy(old, sizeof(old), cl->nick);
     irc_set_nick(cl, nick);
     cl->have_nick = true;
+    if (cl->state == CL_READY) {
+        if (irc_casecmp(old, nick) != 0) {
+            irc_monitor_notify(cl, old, false);
+        }
+        irc_monitor_notify(cl, nick, true);
+    }
     try_register(cl);
 }
 
@@ -1370,9 +1419,14 @@ IRC_CMD(authenticate)
         irc_sendf(cl, "AUTHENTICATE +");
         return;
     }
-    if (n > IRC_SASL_CHUNK || cl->sasl_len + n > IRC_SASL_MAX) {
+    if (n > IRC_SASL_CHUNK) {
         sasl_reset(cl);
         irc_reply(cl, ERR_SASLTOOLONG);
+        return;
+    }
+    if (cl->sasl_len + n > IRC_SASL_MAX) {
+        sasl_reset(cl);
+        sasl_failed(cl);
         return;
     }
     if (strcmp(arg, "+") != 0) {
@@ -1554,7 +1608,7 @@ dispatch(struct client *cl, struct irc_msg *m)
         cmd->fn(cl, m);
         break;
     case CMD_UNKNOWN:
-        if (m->command[0] >= '0' && m->command[0] <= '9') {
+        if (strlen(m->command) == 3 && strspn(m->command, "0123456789") == 3) {
             break; /* numerics from clients are ignored */
         }
         if (cl->state == CL_READY) {
@@ -1775,6 +1829,7 @@ irc_close(struct session *s)
     cl->s = NULL;
     irc_quit(cl, reason, false);
     label_end(cl);
+    irc_monitor_clear(cl);
     if (s->peer.ss_family != AF_UNIX) {
         ip_count(d, cl->ip, -1);
     }
@@ -1847,6 +1902,7 @@ irc_init(struct service *svc, const struct service_env *env, char *err, size_t e
     d->nicks = map_new();
     d->chans = map_new();
     d->per_ip = map_new();
+    d->monitors = map_new();
     d->started = time(NULL);
     localtime_r(&d->started, &tm);
     strftime(d->started_str, sizeof(d->started_str), "%a %b %d %Y at %H:%M:%S %Z", &tm);
@@ -1949,6 +2005,7 @@ irc_fini(struct service *svc)
     map_free(d->chans);
     map_free(d->nicks);
     map_free(d->per_ip);
+    map_free(d->monitors); /* empty: every client cleared its list when it left */
     tls_ctx_free(d->tls);
     free(d->whowas);
     settings_free(&d->set);

@@ -34,6 +34,7 @@ struct event;
 #define IRC_MASK_MAX 128  /* a ban mask after irc_mask_normalize() */
 #define IRC_SERVER_MAX 63 /* server_name */
 #define IRC_MSGID_MAX 24
+#define IRC_MONITOR_MAX 100 /* nicknames one client may MONITOR */
 
 /* IRCv3 capabilities, one bit each (the order of irc.c's table). */
 enum irc_cap {
@@ -54,6 +55,7 @@ enum irc_cap {
     CAP_LABELED_RESPONSE = 1u << 14,
     CAP_STANDARD_REPLIES = 1u << 15,
     CAP_SASL = 1u << 16,
+    CAP_EXTENDED_MONITOR = 1u << 17,
 };
 
 /* User modes. */
@@ -175,7 +177,9 @@ struct client {
     /* channels */
     struct member *chans;
     size_t nchans;
-    unsigned mark;              /* irc_peers_send() deduplication */
+    unsigned mark;                     /* irc_peers_send() deduplication */
+    char (*monitor)[IRC_NICK_MAX + 1]; /* folded nicknames this client MONITORs */
+    size_t nmonitor;
     struct client *prev, *next; /* ircd->clients */
 };
 
@@ -217,9 +221,10 @@ struct ircd {
     struct db *db;
     struct irc_settings set;
     struct tls_ctx *tls;
-    struct map *nicks;  /* folded nick -> struct client (registered, and registering nicks) */
-    struct map *chans;  /* folded name -> struct channel */
-    struct map *per_ip; /* ip -> (uintptr_t) count */
+    struct map *nicks;    /* folded nick -> struct client (registered, and registering nicks) */
+    struct map *chans;    /* folded name -> struct channel */
+    struct map *per_ip;   /* ip -> (uintptr_t) count */
+    struct map *monitors; /* folded nick -> its watchers (monitor.c) */
     struct client *clients;
     size_t nclients, nusers, nunknown, nopers, ninvisible, max_users;
     struct whowas *whowas; /* ring of set.whowas entries */
@@ -372,6 +377,16 @@ const char *irc_chan_cannot_speak(const struct channel *ch, const struct client 
 const char *irc_channel_modes(const struct channel *ch, const struct client *cl, char *buf,
                               size_t cap);
 
+/* ---- MONITOR (monitor.c) ---- */
+
+/** irc_monitor_notify() - tell the watchers of @nick that @cl, using it, came online (730) or
+ * that it went offline (731). */
+void irc_monitor_notify(struct client *cl, const char *nick, bool online);
+/** irc_monitor_each() - call @fn for every client watching @cl's nick. */
+void irc_monitor_each(struct client *cl, void (*fn)(struct client *watcher, void *arg), void *arg);
+/** irc_monitor_clear() - forget everything @cl monitors (MONITOR C, and when it leaves). */
+void irc_monitor_clear(struct client *cl);
+
 /* ---- command handlers: one per command, in the file of its topic ---- */
 
 #define IRC_CMD(name) void irc_cmd_##name(struct client *cl, struct irc_msg *m)
@@ -414,6 +429,8 @@ IRC_CMD(time);
 IRC_CMD(info);
 IRC_CMD(admin);
 IRC_CMD(setname);
+/* monitor.c */
+IRC_CMD(monitor);
 /* oper.c */
 IRC_CMD(oper);
 IRC_CMD(kill);

@@ -141,8 +141,8 @@ to_nick(struct client *cl, enum msg_kind kind, const char *target, const char *t
     if (kind != MSG_TAGMSG || (to->caps & CAP_MESSAGE_TAGS)) {
         irc_line_send(&l, to);
     }
-    if ((cl->caps & CAP_ECHO_MESSAGE) && to != cl) {
-        irc_line_send(&l, cl);
+    if (cl->caps & CAP_ECHO_MESSAGE) {
+        irc_line_send(&l, cl); /* to oneself: once delivered, once echoed */
     }
     irc_line_fini(&l);
     if (kind == MSG_PRIVMSG && to->is_away) {

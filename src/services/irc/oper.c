@@ -95,8 +95,9 @@ oper_done(void *arg, bool ran)
             irc_sendf(cl, ":%s MODE %s :+o", cl->nick, cl->nick);
         }
     } else {
+        /* Only a configured name goes to the log: an unknown one is the client's text. */
         log_info("irc: session %llu (%s) failed OPER as %s from %s", (unsigned long long)cl->sid,
-                 cl->nick, j->name, cl->ip);
+                 cl->nick, j->kind == OPER_VERIFY ? j->name : "an unknown name", cl->ip);
         irc_reply(cl, ERR_PASSWDMISMATCH);
     }
     irc_client_resume(cl);
@@ -165,7 +166,7 @@ IRC_CMD(kill)
         irc_reply(cl, ERR_NOSUCHNICK, m->params[0]);
         return;
     }
-    /* The one-parameter form (Ergo and others accept it) has no reason: say who did it. */
+    /* The one-parameter form (Ergo and others accept it) has no reason. */
     str_copy(reason, max, m->nparams > 1 && m->params[1][0] ? m->params[1] : "No reason given");
     snprintf(quit, sizeof(quit), "Killed (%s (%s))", cl->nick, reason);
     log_info("irc: %s killed %s (session %llu): %s", cl->nick, victim->nick,
@@ -228,11 +229,13 @@ IRC_CMD(chghost)
     /* The stored user name has room for USERLEN plus the '~' of an unverified one. */
     if (!irc_user_valid(user, strlen(user), IRC_USER_MAX + 1) || user[0] == ':' ||
         strchr(user, '!') != NULL) {
-        irc_std_reply(cl, "FAIL", "CHGHOST", "INVALID_USERNAME", user, "Invalid username");
+        irc_std_reply(cl, "FAIL", "CHGHOST", "INVALID_USERNAME", user[0] ? user : NULL,
+                      "Invalid username");
         return;
     }
     if (!host_valid(host)) {
-        irc_std_reply(cl, "FAIL", "CHGHOST", "INVALID_HOSTNAME", host, "Invalid hostname");
+        irc_std_reply(cl, "FAIL", "CHGHOST", "INVALID_HOSTNAME", host[0] ? host : NULL,
+                      "Invalid hostname");
         return;
     }
     if (strcmp(t->user, user) == 0 && strcmp(t->host, host) == 0) {

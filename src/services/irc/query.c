@@ -22,6 +22,9 @@
 #define USERHOST_MAX 5
 /* WHOIS and WHOWAS answer at most this many comma-separated targets per command. */
 #define QUERY_TARGETS_MAX 5
+/* WHOWAS shows at most this many entries per target, whatever the count ("WHOWAS *" would
+ * otherwise dump the whole history). */
+#define WHOWAS_REPLIES_MAX 50
 
 static const char *const info_lines[] = {
     ("switchboard " SB_VERSION),
@@ -42,7 +45,8 @@ listed(const struct client *c)
     return (c->state & CL_READY) && !c->dead;
 }
 
-/* Does @a share a channel with @b? Walks the shorter of the two channel lists. */
+/* Does @a share a channel with @b? At most max_channels squared steps (irc_member() walks
+ * @b's list), so walk the shorter list here. */
 static bool
 shares_channel(const struct client *a, const struct client *b)
 {
@@ -157,7 +161,7 @@ irc_user_mode(struct client *cl, struct irc_msg *m)
         }
         return;
     }
-    if (m->nparams < 2) {
+    if (m->nparams < 2 || m->params[1][0] == '\0') {
         irc_reply(cl, RPL_UMODEIS, irc_umode_string(cl, buf, sizeof(buf)));
         return;
     }
@@ -549,7 +553,7 @@ whowas_one(struct client *cl, const char *nick, long count)
         char when[64];
         struct tm tm;
 
-        if (count > 0 && found >= count) {
+        if ((count > 0 && found >= count) || found >= WHOWAS_REPLIES_MAX) {
             break;
         }
         if (wild ? !irc_mask_match(nick, w->nick) : irc_casecmp(nick, w->nick) != 0) {
