@@ -4,7 +4,7 @@
 set -e
 PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev \
 libevent-dev libsodium-dev libsqlite3-dev libssl-dev libinih-dev libcmocka-dev libreadline-dev libexpat1-dev libjansson-dev libunistring-dev \
-python3 python3-pytest netcat-openbsd socat sqlite3 tmux nginx openssl php-cli python3-irc irssi"
+python3 python3-pytest netcat-openbsd socat sqlite3 tmux nginx openssl php-cli python3-irc irssi weechat-headless"
 
 missing=""
 for p in $PKGS; do

@@ -1115,10 +1115,8 @@ IRC_CMD(nick)
     str_copy(old, sizeof(old), cl->nick);
     irc_set_nick(cl, nick);
     cl->have_nick = true;
-    if (cl->state == CL_READY) {
-        if (irc_casecmp(old, nick) != 0) {
-            irc_monitor_notify(cl, old, false);
-        }
+    if (cl->state == CL_READY && irc_casecmp(old, nick) != 0) {
+        irc_monitor_notify(cl, old, false);
         irc_monitor_notify(cl, nick, true);
     }
     try_register(cl);
@@ -1762,7 +1760,11 @@ irc_open(struct session *s)
     d->clients = cl;
     if (s->peer.ss_family != AF_UNIX) {
         size_t n = ip_count(d, cl->ip, +1);
+        cl->ip_counted = true;
         if (d->set.max_per_ip > 0 && n > d->set.max_per_ip) {
+            /* Refused: it no longer counts, even while its socket lingers. */
+            ip_count(d, cl->ip, -1);
+            cl->ip_counted = false;
             log_info("irc: session %llu from %s: more than %zu connections from that address",
                      (unsigned long long)s->id, s->peer_str, d->set.max_per_ip);
             irc_quit(cl, "Too many connections from your address", true);
@@ -1830,7 +1832,7 @@ irc_close(struct session *s)
     irc_quit(cl, reason, false);
     label_end(cl);
     irc_monitor_clear(cl);
-    if (s->peer.ss_family != AF_UNIX) {
+    if (cl->ip_counted) {
         ip_count(d, cl->ip, -1);
     }
     if (cl->prev) {

@@ -153,6 +153,7 @@ struct client {
     bool pass_ok, have_nick, have_user, cap_hold;
     unsigned cap_version;
     bool paused;          /* an asynchronous step runs (OPER, SASL): input waits */
+    bool ip_counted;      /* counts against max_per_ip */
     double connected;     /* loop_now() at accept */
     const char *cmd_tags; /* the current command's tags section (escaped), or NULL */
     /* SASL */

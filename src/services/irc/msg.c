@@ -139,7 +139,13 @@ to_nick(struct client *cl, enum msg_kind kind, const char *target, const char *t
         irc_line_init(&l, cl, true, tags, ":%s %s %s :%s", src, kind_names[kind], to->nick, text);
     }
     if (kind != MSG_TAGMSG || (to->caps & CAP_MESSAGE_TAGS)) {
+        /* To oneself: the delivery goes out at once; only the echo is the labeled reply. */
+        bool capturing = to->capturing;
+        if (to == cl && (cl->caps & CAP_ECHO_MESSAGE)) {
+            to->capturing = false;
+        }
         irc_line_send(&l, to);
+        to->capturing = capturing;
     }
     if (cl->caps & CAP_ECHO_MESSAGE) {
         irc_line_send(&l, cl); /* to oneself: once delivered, once echoed */
