@@ -278,7 +278,7 @@ run(struct cfg *cfg, bool embedded)
     log_info("switchboard %s ready; data in %s", SB_VERSION, cfg_str(cfg, "server", "data_dir"));
     registry_banner();
 
-    if (event_base_dispatch(loop_base()) < 0) {
+    if (loop_run() < 0) {
         log_error("event loop failed");
         goto out;
     }

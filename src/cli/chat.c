@@ -569,7 +569,7 @@ cmd_chat(struct cli_opts *o, int argc, char **argv)
         evsignal_add(C.sig[i], NULL);
     }
     node_start(C.n);
-    event_base_dispatch(loop_base());
+    loop_run();
     release_terminal();
     node_free(C.n);
     for (size_t i = 0; i < 3; i++) {

@@ -111,7 +111,7 @@ run(struct app *a, bool serve, const struct node_ops *ops)
     evsignal_add(a->sig[0], NULL);
     evsignal_add(a->sig[1], NULL);
     node_start(a->n);
-    event_base_dispatch(loop_base());
+    loop_run();
     node_free(a->n);
     event_free(a->sig[0]);
     event_free(a->sig[1]);

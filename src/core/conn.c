@@ -85,11 +85,10 @@ static _Thread_local struct map *by_id;
 static atomic_uint_fast64_t next_id = 1;
 static atomic_size_t live;
 
-/* Sessions with output queued from outside their own callbacks, flushed when the outermost
- * callback of this loop returns (depth back to 0), or by flush_ev when there was none. */
+/* Sessions with output queued from outside their own callbacks (fan-out from another session,
+ * a timer), written once at the end of the loop turn (loop_run()'s turn-end hook): a session
+ * that gets a message from each of several senders in one turn still costs one write. */
 static _Thread_local struct conn *pending;
-static _Thread_local unsigned depth;
-static _Thread_local struct event *flush_ev;
 
 static void process(struct conn *c);
 static void flush_output(struct conn *c);
@@ -136,30 +135,6 @@ flush_pending(void)
     }
 }
 
-static void
-flush_cb(evutil_socket_t fd, short what, void *arg)
-{
-    if (depth == 0) {
-        flush_pending();
-    }
-}
-
-/* Owner callbacks run between enter() and leave(); output they queue for other sessions is
- * written when the outermost one returns. */
-static void
-enter(void)
-{
-    depth++;
-}
-
-static void
-leave(void)
-{
-    if (--depth == 0) {
-        flush_pending();
-    }
-}
-
 /* @c has new output and is not in a callback of its own that would flush it afterwards. */
 static void
 pending_add(struct conn *c)
@@ -175,14 +150,7 @@ pending_add(struct conn *c)
         pending->pend_prev = c;
     }
     pending = c;
-    if (depth == 0) {
-        /* From a timer or another event outside every session callback: flush later in this
-         * same loop turn, after whatever else the caller sends. */
-        if (flush_ev == NULL) {
-            flush_ev = event_new(loop_base(), -1, 0, flush_cb, NULL);
-        }
-        event_active(flush_ev, 0, 0);
-    }
+    loop_set_turn_end(flush_pending);
 }
 
 static void
@@ -191,9 +159,7 @@ conn_free(struct conn *c)
     if (c->opened && c->s.ep->ops->on_close) {
         c->opened = false;
         set_end(c, "closed");
-        enter();
         c->s.ep->ops->on_close(&c->s);
-        leave();
     }
     pending_del(c);
     map_del(by_id, &c->s.id, sizeof(c->s.id));
@@ -454,14 +420,12 @@ process(struct conn *c)
 {
     bool outer = !(c->flags & CONN_F_BUSY);
 
-    enter();
     c->flags |= CONN_F_BUSY;
     process_frames(c);
     if (outer) {
         c->flags &= ~CONN_F_BUSY;
         flush_output(c);
     }
-    leave();
 }
 
 static void
@@ -515,13 +479,11 @@ connected(struct conn *c)
     log_debug("%s: session %llu to %s connected", ep->name, (unsigned long long)c->s.id,
               c->s.peer_str);
     c->s.established = true;
-    enter();
     c->flags |= CONN_F_BUSY;
     enum sess_verdict v = ep->ops->on_open ? ep->ops->on_open(&c->s) : SESS_OK;
     apply(c, v);
     c->flags &= ~CONN_F_BUSY;
     process(c);
-    leave();
 }
 
 /* Why a TLS bufferevent failed: OpenSSL's reason when it recorded one. */
@@ -774,14 +736,12 @@ adopt(struct endpoint *ep, int fd, const struct sockaddr *sa, socklen_t len, str
     }
     c->opened = true;
     c->s.established = true;
-    enter();
     c->flags |= CONN_F_BUSY;
     enum sess_verdict v = ep->ops->on_open ? ep->ops->on_open(&c->s) : SESS_OK;
     apply(c, v);
     c->flags &= ~CONN_F_BUSY;
     update_reading(c);
     flush_output(c);
-    leave();
 }
 
 void
@@ -1040,10 +1000,6 @@ conn_close_all(void)
     }
     map_free(by_id);
     by_id = NULL;
-    if (flush_ev) {
-        event_free(flush_ev);
-        flush_ev = NULL;
-    }
 }
 
 size_t

@@ -10,6 +10,7 @@
 #include "core/log.h"
 
 static _Thread_local struct event_base *base;
+static _Thread_local void (*turn_end)(void);
 
 int
 loop_init(void)
@@ -32,6 +33,39 @@ struct event_base *
 loop_base(void)
 {
     return base;
+}
+
+void
+loop_set_turn_end(void (*fn)(void))
+{
+    turn_end = fn;
+}
+
+int
+loop_once(bool wait)
+{
+    /* EVLOOP_ONCE: wait for events, run every callback that became ready (and whatever they made
+     * ready in turn), return. */
+    int r = event_base_loop(base, wait ? EVLOOP_ONCE : EVLOOP_NONBLOCK);
+
+    if (turn_end) {
+        turn_end();
+    }
+    return r;
+}
+
+int
+loop_run(void)
+{
+    for (;;) {
+        int r = loop_once(true);
+        if (r < 0) {
+            return -1;
+        }
+        if (r == 1 || event_base_got_break(base) || event_base_got_exit(base)) {
+            return 0;
+        }
+    }
 }
 
 void

@@ -195,7 +195,7 @@ serve(void *arg)
         return NULL;
     }
     set_started(l, 1);
-    event_base_dispatch(loop_base());
+    loop_run();
 
     /* Messages that arrived after the stop: nothing is served any more, but every socket is
      * closed and every grace period acknowledged. */

@@ -145,7 +145,7 @@ test_fan_out(void **state)
     assert_false(sess_tls(opened[0]));
     assert_int_equal(drain(peer[0], buf, sizeof(buf)), 0);
 
-    event_base_loop(loop_base(), EVLOOP_NONBLOCK);
+    loop_once(false);
     for (size_t i = 0; i < NSESS; i++) {
         assert_int_equal(sess_output_pending(opened[i]), 0);
         assert_int_equal(drain(peer[i], buf, sizeof(buf)), want);
@@ -171,7 +171,7 @@ test_output_limit(void **state)
     assert_int_equal(sess_send_shared(opened[0], b), -1);
     assert_string_equal(opened[0]->end, "output limit exceeded");
     shared_unref(b);
-    event_base_loop(loop_base(), EVLOOP_NONBLOCK);
+    loop_once(false);
     assert_int_equal(nclosed, 1);
     close(peer[0]);
 }
