@@ -71,8 +71,8 @@ irc_check_lengths(const char *line, size_t n)
     return IRC_LEN_OK;
 }
 
-/* Printable ASCII without ':' and '@': wider than any real command (letters, or three digits), so that
- * an unknown one such as FOO_BAR still parses and gets ERR_UNKNOWNCOMMAND from the server. */
+/* Printable ASCII without ':' and '@': wider than any real command (letters, or three digits), so
+ * that an unknown one such as FOO_BAR still parses and gets ERR_UNKNOWNCOMMAND from the server. */
 static bool
 command_valid(const char *c, size_t n)
 {

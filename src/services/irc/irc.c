@@ -50,6 +50,7 @@ static const struct cfg_key irc_keys[] = {
     {"tls_key", CFG_PATH, "", 0, 0, NULL},
     {"server_name", CFG_STR, "switchboard.local", 0, 0, NULL},
     {"network", CFG_STR, "switchboard", 0, 0, NULL},
+    {"description", CFG_STR, "switchboard IRC server", 0, 0, NULL},
     {"password", CFG_STR, "", 0, 0, NULL},
     {"motd", CFG_PATH, "", 0, 0, NULL},
     {"opers", CFG_STR, "", 0, 0, NULL},
@@ -113,12 +114,15 @@ static const struct irc_cmd commands[] = {
     {{"AWAY", 0, 15, REG}, irc_cmd_away},
     {{"CAP", 1, 15, ANY}, irc_cmd_cap},
     {{"CHGHOST", 3, 15, REG}, irc_cmd_chghost},
+    {{"HELP", 0, 15, REG}, irc_cmd_help},
+    {{"HELPOP", 0, 15, REG}, irc_cmd_help},
     {{"INFO", 0, 15, REG}, irc_cmd_info},
     {{"INVITE", 0, 15, REG}, irc_cmd_invite},
     {{"ISON", 1, 15, REG}, irc_cmd_ison},
     {{"JOIN", 1, 15, REG}, irc_cmd_join},
     {{"KICK", 2, 15, REG}, irc_cmd_kick},
-    {{"KILL", 2, 15, REG}, irc_cmd_kill},
+    {{"KILL", 1, 15, REG}, irc_cmd_kill},
+    {{"LINKS", 0, 15, REG}, irc_cmd_links},
     {{"LIST", 0, 15, REG}, irc_cmd_list},
     {{"LUSERS", 0, 15, REG}, irc_cmd_lusers},
     {{"MODE", 1, 15, REG}, irc_cmd_mode},
@@ -770,6 +774,14 @@ read_settings(const struct cfg *cfg, struct irc_settings *set, char *err, size_t
         return -1;
     }
     str_copy(set->network, sizeof(set->network), s);
+    s = cfg_str(cfg, "irc", "description");
+    if (strlen(s) >= sizeof(set->description) || !irc_utf8_valid(s, strlen(s))) {
+        cfg_where(cfg, "irc", "description", where, sizeof(where));
+        snprintf(err, errcap, "%s: at most %zu bytes of UTF-8 text", where,
+                 sizeof(set->description) - 1);
+        return -1;
+    }
+    str_copy(set->description, sizeof(set->description), s);
     s = cfg_str(cfg, "irc", "password");
     if (strlen(s) >= sizeof(set->password)) {
         cfg_where(cfg, "irc", "password", where, sizeof(where));

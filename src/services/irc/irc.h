@@ -202,6 +202,7 @@ struct oper_entry {
 /* Settings read from [irc]; replaced as a whole by REHASH. */
 struct irc_settings {
     char server_name[IRC_SERVER_MAX + 1];
+    char description[128]; /* server info: WHOIS 312, LINKS */
     char network[64];
     char password[256]; /* "" = no server password */
     char *motd;         /* whole text, NULL = none (422) */
@@ -430,6 +431,9 @@ IRC_CMD(time);
 IRC_CMD(info);
 IRC_CMD(admin);
 IRC_CMD(setname);
+/* help.c */
+IRC_CMD(help);
+IRC_CMD(links);
 /* monitor.c */
 IRC_CMD(monitor);
 /* oper.c */

@@ -95,6 +95,9 @@ has_wildcards(const char *s)
 static const char *
 server_info(const struct ircd *d)
 {
+    if (d->set.description[0]) {
+        return d->set.description;
+    }
     return d->set.network[0] ? d->set.network : "switchboard";
 }
 
@@ -709,7 +712,8 @@ IRC_CMD(admin)
     if (m->nparams > 0 && !server_param_ok(cl, m->params[0])) {
         return;
     }
-    snprintf(loc2, sizeof(loc2), "%s on the %s network", d->set.server_name, server_info(d));
+    snprintf(loc2, sizeof(loc2), "%s on the %s network", d->set.server_name,
+             d->set.network[0] ? d->set.network : "switchboard");
     irc_reply(cl, RPL_ADMINME, d->set.server_name);
     irc_reply(cl, RPL_ADMINLOC1, "switchboard IRC service");
     irc_reply(cl, RPL_ADMINLOC2, loc2);
