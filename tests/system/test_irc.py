@@ -157,7 +157,7 @@ def test_welcome_burst_numerics_and_isupport(irc):
     assert [set(g) for g in groups] == [set("beI"), set("k"), set("l"), set("imnst")], tokens
     for k in ("TARGMAX", "USERLEN", "WHOX"):
         assert k in tokens, (k, tokens)
-    assert "BOT" not in tokens, tokens
+    assert tokens.get("BOT") == "B" and tokens.get("MONITOR") == "100", tokens
     assert int(tokens["USERLEN"]) >= 9, tokens
     # LUSERS then the MOTD (none configured: 422).
     rest = nums[i:]
@@ -2714,3 +2714,119 @@ def test_labeled_quit_and_self_kill(irc):
     assert b.expect("KICK").params == ["#solo", "bob", "bye me"]
     m = numeric_reply(b, "MODE #solo")
     assert m.command == "403", m
+
+
+def test_bot_mode(irc):
+    """IRCv3 bot-mode: +B shows in WHOIS (335) and WHO flags, and tags the bot's messages."""
+    net = irc()
+    bot = net.user("robot", caps=["message-tags", "echo-message"])
+    u = net.user("human", caps=["message-tags"])
+    plain = net.user("plain")
+    bot.send("MODE robot +B")
+    m = bot.expect("MODE")
+    assert m.params == ["robot", "+B"], m
+    for c in (bot, u, plain):
+        c.join("#c")
+    settle(bot, u, plain)
+    w = u.whois("robot")
+    assert [m.params for m in w["335"]] == [["human", "robot", "is a bot on %s" % NETWORK]], w
+    assert "335" not in plain.whois("human"), "a human is not a bot"
+    u.send("WHO #c")
+    out = u.until(is_cmd("315"))
+    flags = {m.params[5]: m.params[6] for m in find(out, "352")}
+    assert "B" in flags["robot"] and "B" not in flags["human"], flags
+    bot.send("PRIVMSG #c :beep boop")
+    m = u.expect("PRIVMSG")
+    assert "bot" in m.tags and m.tags["bot"] is None and m.text == "beep boop", m
+    m = plain.expect("PRIVMSG")
+    assert m.tags == {}, m  # no message-tags: no tags at all
+    m = bot.expect("PRIVMSG")  # the echo carries it too
+    assert "bot" in m.tags, m
+    # Humans' messages are not tagged; -B takes it back.
+    u.send("PRIVMSG robot :hello")
+    m = bot.expect("PRIVMSG")
+    assert "bot" not in m.tags, m
+    bot.send("MODE robot -B")
+    assert bot.expect("MODE").params == ["robot", "-B"]
+    bot.send("PRIVMSG human :now human")
+    m = u.expect("PRIVMSG")
+    assert "bot" not in m.tags, m
+
+
+def test_monitor(irc):
+    """MONITOR: 730/731 as nicks come and go, change nick (not on a case change), list, clear."""
+    net = irc()
+    w = net.user("watcher")
+    w.send("MONITOR + alice,Bob")
+    m = w.expect("731")
+    assert m.params[0] == "watcher" and sorted(m.text.split(",")) == ["Bob", "alice"], m
+    a = net.user("alice")
+    m = w.expect("730")
+    assert m.text == src("alice"), m
+    w.send("MONITOR L")
+    out = w.until(is_cmd("733"))
+    assert sorted(",".join(x.text for x in find(out, "732")).split(",")) == ["alice", "bob"], out
+    a.send("NICK ALICE")  # a case change: nothing
+    a.expect("NICK")
+    assert not find(w.sync(), "731"), "no numerics for a case change"
+    a.send("NICK bob")
+    m = w.expect("731")
+    assert m.text == "ALICE", m
+    m = w.expect("730")
+    assert m.text.startswith("bob!"), m
+    w.send("MONITOR S")
+    m = w.expect("730")
+    assert m.text.startswith("bob!"), m
+    m = w.expect("731")
+    assert m.text == "alice", m
+    a.send("QUIT :bye")
+    m = w.expect("731")
+    assert m.text == "bob", m
+    w.send("MONITOR - bob")
+    w.send("MONITOR C")
+    w.send("MONITOR L")
+    out = w.until(is_cmd("733"))
+    assert not find(out, "732"), out
+    # At most 100 nicks: the rest is refused with 734.
+    w.send("MONITOR + " + ",".join("n%d" % i for i in range(101)))
+    out = w.until(is_cmd("734"))
+    m = find(out, "734")[0]
+    assert m.params[1] == "100" and m.params[2] == "n100", m
+
+
+def test_extended_monitor_away(irc):
+    net = irc()
+    w = net.user("watcher", caps=["extended-monitor", "away-notify"])
+    other = net.user("other", caps=["away-notify"])  # no extended-monitor
+    w.send("MONITOR + target")
+    other.send("MONITOR + target")
+    w.expect("731")
+    other.expect("731")
+    t = net.user("target")
+    w.expect("730")
+    other.expect("730")
+    t.send("AWAY :lunch")
+    t.expect("306")
+    m = w.expect("AWAY")
+    assert m.source == src("target") and m.text == "lunch", m
+    assert not find(other.sync(), "AWAY"), "AWAY reaches only watchers with extended-monitor"
+
+
+def test_help_and_links(irc):
+    net = irc()
+    a = net.user("alice")
+    a.send("HELP PRIVMSG")
+    out = a.until(is_cmd("706", "524"))
+    assert [m.command for m in out][0] == "704" and out[-1].command == "706", out
+    assert all(m.params[1] == "PRIVMSG" for m in out), out
+    a.send("HELPOP nosuchthing")
+    m = a.expect("524")
+    assert m.params[1] == "nosuchthing", m
+    a.send("HELP")
+    out = a.until(is_cmd("706"))
+    assert "JOIN" in " ".join(m.text for m in find(out, "705")), out
+    a.send("LINKS")
+    out = a.until(is_cmd("365"))
+    links = find(out, "364")
+    assert len(links) == 1 and links[0].params[1] == links[0].params[2], out
+    assert links[0].text.startswith("0 "), links

@@ -210,7 +210,7 @@ irc_umode_string(const struct client *cl, char *buf, size_t cap)
 {
     size_t n = 0;
 
-    if (cap < 5) {
+    if (cap < 6) {
         return "+";
     }
     buf[n++] = '+';
@@ -222,6 +222,9 @@ irc_umode_string(const struct client *cl, char *buf, size_t cap)
     }
     if (cl->umodes & UMODE_WALLOPS) {
         buf[n++] = 'w';
+    }
+    if (cl->umodes & UMODE_BOT) {
+        buf[n++] = 'B';
     }
     buf[n] = '\0';
     return buf;
@@ -393,6 +396,7 @@ irc_line_init(struct irc_line *l, const struct client *from, bool msgid, const c
                  (unsigned long long)++the_ircd->msgid_seq);
     }
     l->client_tags = client_tags && client_tags[0] ? client_tags : NULL;
+    l->bot = msgid && from && (from->umodes & UMODE_BOT);
     format_time(l->time);
 }
 
@@ -407,7 +411,7 @@ variant_of(const struct irc_line *l, const struct client *to)
     if (l->account[0] && (to->caps & CAP_ACCOUNT_TAG)) {
         v |= 2;
     }
-    if ((l->msgid[0] || l->client_tags) && (to->caps & CAP_MESSAGE_TAGS)) {
+    if ((l->msgid[0] || l->client_tags || l->bot) && (to->caps & CAP_MESSAGE_TAGS)) {
         v |= 4;
     }
     return v;
@@ -435,6 +439,9 @@ build_variant(const struct irc_line *l, unsigned v, char *out)
         ADD_TAG("account=%s", l->account);
     }
     if (v & 4) {
+        if (l->bot) {
+            ADD_TAG("bot");
+        }
         if (l->msgid[0]) {
             ADD_TAG("msgid=%s", l->msgid);
         }
@@ -945,11 +952,12 @@ void
 irc_send_isupport(struct client *cl)
 {
     const struct irc_settings *set = &cl->d->set;
-    char tok[24][96];
+    char tok[32][96];
     size_t n = 0;
 
 #define TOK(...) snprintf(tok[n++], sizeof(tok[0]), __VA_ARGS__)
     TOK("AWAYLEN=%zu", set->awaylen);
+    TOK("BOT=B");
     TOK("CASEMAPPING=rfc1459");
     TOK("CHANLIMIT=#&:%zu", set->max_channels);
     TOK("CHANMODES=beI,k,l,imnst");
@@ -1036,7 +1044,7 @@ welcome(struct client *cl)
     irc_reply(cl, RPL_WELCOME, d->set.network, irc_source(cl, src, sizeof(src)));
     irc_reply(cl, RPL_YOURHOST, d->set.server_name, "switchboard-" SB_VERSION);
     irc_reply(cl, RPL_CREATED, d->started_str);
-    irc_reply(cl, RPL_MYINFO, d->set.server_name, "switchboard-" SB_VERSION, "iow", "beIiklmnostv",
+    irc_reply(cl, RPL_MYINFO, d->set.server_name, "switchboard-" SB_VERSION, "Biow", "beIiklmnostv",
               "beIklov");
     irc_send_isupport(cl);
     irc_send_lusers(cl);

@@ -63,6 +63,7 @@ enum {
     UMODE_INVISIBLE = 1u << 0, /* i */
     UMODE_OPER = 1u << 1,      /* o: set only by OPER */
     UMODE_WALLOPS = 1u << 2,   /* w */
+    UMODE_BOT = 1u << 3,       /* B: a bot (IRCv3 bot-mode) */
 };
 
 /* Channel flag modes (CHANMODES type D). */
@@ -290,6 +291,7 @@ struct irc_line {
     char msgid[IRC_MSGID_MAX + 1];      /* "" for none */
     const char *client_tags;            /* escaped "+a=b;+c" (no '@'), or NULL; borrowed */
     char time[32];                      /* time tag value */
+    bool bot;                           /* from a +B user: the "bot" tag (with message-tags) */
     struct shared_bytes *variant[8];
 };
 

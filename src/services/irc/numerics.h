@@ -33,6 +33,7 @@
 #define RPL_WHOISUSER "311", "%s %s %s * :%s"
 #define RPL_WHOISSERVER "312", "%s %s :%s"
 #define RPL_WHOISOPERATOR "313", "%s :is an IRC operator"
+#define RPL_WHOISBOT "335", "%s :is a bot on %s"
 #define RPL_WHOWASUSER "314", "%s %s %s * :%s"
 #define RPL_ENDOFWHO "315", "%s :End of WHO list"
 #define RPL_WHOISIDLE "317", "%s %ld %ld :seconds idle, signon time"

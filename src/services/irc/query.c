@@ -175,8 +175,9 @@ irc_user_mode(struct client *cl, struct irc_msg *m)
             add = *p == '+';
             break;
         case 'i':
-        case 'w': {
-            unsigned bit = *p == 'i' ? UMODE_INVISIBLE : UMODE_WALLOPS;
+        case 'w':
+        case 'B': {
+            unsigned bit = *p == 'i' ? UMODE_INVISIBLE : *p == 'w' ? UMODE_WALLOPS : UMODE_BOT;
             cl->umodes = add ? cl->umodes | bit : cl->umodes & ~bit;
             break;
         }
@@ -203,7 +204,8 @@ irc_user_mode(struct client *cl, struct irc_msg *m)
     static const struct {
         unsigned bit;
         char letter;
-    } letters[] = {{UMODE_INVISIBLE, 'i'}, {UMODE_OPER, 'o'}, {UMODE_WALLOPS, 'w'}};
+    } letters[] = {
+        {UMODE_BOT, 'B'}, {UMODE_INVISIBLE, 'i'}, {UMODE_OPER, 'o'}, {UMODE_WALLOPS, 'w'}};
     size_t n = 0;
     for (int pass = 0; pass < 2; pass++) {
         unsigned set = pass == 0 ? cl->umodes & ~before : before & ~cl->umodes;
@@ -275,7 +277,8 @@ who_flags(const struct client *asker, const struct client *t, const struct membe
     if (mb != NULL) {
         irc_prefix_string(mb->prefix, (asker->caps & CAP_MULTI_PREFIX) != 0, pfx);
     }
-    snprintf(buf, cap, "%c%s%s", t->is_away ? 'G' : 'H', is_oper(t) ? "*" : "", pfx);
+    snprintf(buf, cap, "%c%s%s%s", t->is_away ? 'G' : 'H', is_oper(t) ? "*" : "",
+             (t->umodes & UMODE_BOT) ? "B" : "", pfx);
     return buf;
 }
 
@@ -489,6 +492,9 @@ whois_one(struct client *cl, struct client *t)
     }
     if (is_oper(t)) {
         irc_reply(cl, RPL_WHOISOPERATOR, t->nick);
+    }
+    if (t->umodes & UMODE_BOT) {
+        irc_reply(cl, RPL_WHOISBOT, t->nick, d->set.network);
     }
     if (t->account[0]) {
         irc_reply(cl, RPL_WHOISACCOUNT, t->nick, t->account);
