@@ -7,7 +7,7 @@ FUZZ_TIME  ?= 60
 PYTHON     ?= /usr/bin/python3
 MESON_OPTS ?=
 
-.PHONY: all deps data build run test test-unit test-system asan fuzz bench bench-wordfreq check clean
+.PHONY: all deps data build run test test-unit test-system asan fuzz bench bench-wordfreq bench-irc check clean
 
 all: build
 
@@ -61,6 +61,10 @@ bench: build
 # Needs Debian's redis-server (not installed by make deps).
 bench-wordfreq: build data
 	sh bench/wordfreq.sh $(BUILD)
+
+# Needs Debian's ngircd and inspircd (not installed by make deps).
+bench-irc: build
+	sh bench/irc.sh $(BUILD)
 
 check:
 	sh scripts/check
