@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -59,7 +60,12 @@ enum {
     CONN_F_TLS = 1 << 10,         /* a bufferevent_openssl: it does all the writing */
     CONN_F_HANDSHAKE = 1 << 11,   /* TLS: the handshake has not finished yet */
     CONN_F_PENDING = 1 << 12,     /* on the thread's list of sessions to flush */
+    CONN_F_OWNREAD = 1 << 13,     /* a plain accepted socket: read by rd_cb, not the bufferevent */
+    CONN_F_INFULL = 1 << 14,      /* OWNREAD: input at its high-water mark, reading stopped */
 };
+
+/* Most bytes one read takes (libevent's own bufferevents read 16 KiB at a time too). */
+#define CONN_READ_MAX 16384
 
 struct shared_bytes {
     atomic_size_t refs;
@@ -76,6 +82,11 @@ struct conn {
     bool opened; /* on_open ran, so on_close is owed */
     struct conn *prev, *next;
     struct conn *pend_prev, *pend_next; /* the pending list, while CONN_F_PENDING */
+    /* CONN_F_OWNREAD: our read event, its idle timeout and the input's high-water mark */
+    struct event *rd;
+    struct timeval rd_tv;
+    bool rd_timeout, rd_on;
+    size_t rd_hiwat;
 };
 
 /* Each loop (the main one and every serving loop) owns its sessions; only the counters are
@@ -175,12 +186,71 @@ conn_free(struct conn *c)
     live--;
     log_debug("%s: session %llu from %s closed", c->s.ep->name, (unsigned long long)c->s.id,
               c->s.peer_str);
+    if (c->rd) {
+        event_free(c->rd);
+    }
     bufferevent_free(c->bev);
     event_free(c->defer);
     if (c->linger) {
         event_free(c->linger);
     }
     free(c);
+}
+
+/*
+ * Reading. A bufferevent sizes every read with an ioctl(FIONREAD) first, one system call more per
+ * request than the read itself; plain sockets we accepted are therefore read by our own event
+ * into space reserved in the same input buffer (CONN_F_OWNREAD), with the same idle timeout and
+ * high-water mark. Outbound and TLS sessions keep the bufferevent's reading.
+ */
+static void
+reading_set(struct conn *c, bool on)
+{
+    if (!(c->flags & CONN_F_OWNREAD)) {
+        if (on) {
+            bufferevent_enable(c->bev, EV_READ);
+        } else {
+            bufferevent_disable(c->bev, EV_READ);
+        }
+        return;
+    }
+    if (on && !c->rd_on) {
+        event_add(c->rd, c->rd_timeout ? &c->rd_tv : NULL);
+        c->rd_on = true;
+    } else if (!on && c->rd_on) {
+        event_del(c->rd);
+        c->rd_on = false;
+    }
+}
+
+static bool
+reading_on(const struct conn *c)
+{
+    if (c->flags & CONN_F_OWNREAD) {
+        return c->rd_on;
+    }
+    return (bufferevent_get_enabled(c->bev) & EV_READ) != 0;
+}
+
+/* The idle timeout (@tv NULL: none) and the input's high-water mark (0: none). */
+static void
+reading_limits(struct conn *c, const struct timeval *tv, size_t hiwat)
+{
+    if (!(c->flags & CONN_F_OWNREAD)) {
+        struct timeval wtv = loop_tv(c->s.ep->write_timeout);
+        bufferevent_set_timeouts(c->bev, tv, c->s.ep->write_timeout > 0 ? &wtv : NULL);
+        bufferevent_setwatermark(c->bev, EV_READ, 0, hiwat);
+        return;
+    }
+    c->rd_timeout = tv != NULL;
+    if (tv) {
+        c->rd_tv = *tv;
+    }
+    c->rd_hiwat = hiwat;
+    if (c->rd_on) {
+        c->rd_on = false;
+        reading_set(c, true); /* re-armed with the new timeout */
+    }
 }
 
 static void
@@ -191,6 +261,9 @@ free_later(struct conn *c)
     }
     c->flags |= CONN_F_DEAD;
     bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    if (c->flags & CONN_F_OWNREAD) {
+        reading_set(c, false);
+    }
     event_active(c->defer, 0, 0);
 }
 
@@ -230,8 +303,8 @@ begin_linger(struct conn *c)
     c->linger = evtimer_new(loop_base(), linger_cb, c);
     evtimer_add(c->linger, &tv);
     bufferevent_set_timeouts(c->bev, NULL, NULL);
-    bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
-    bufferevent_enable(c->bev, EV_READ);
+    reading_limits(c, NULL, 0);
+    reading_set(c, true);
 }
 
 static void
@@ -240,14 +313,19 @@ update_reading(struct conn *c)
     if (c->flags & (CONN_F_DEAD | CONN_F_LINGER)) {
         return;
     }
-    /* Only on a change: enabling an enabled bufferevent still costs an epoll_ctl(). */
-    bool reading = bufferevent_get_enabled(c->bev) & EV_READ;
-    if (c->flags & (CONN_F_PAUSED | CONN_F_CLOSING | CONN_F_EOF | CONN_F_BACKPRESSURE)) {
+    /* Only on a change: enabling an enabled event still costs an epoll_ctl(). */
+    bool reading = reading_on(c);
+    if ((c->flags & CONN_F_INFULL) &&
+        evbuffer_get_length(bufferevent_get_input(c->bev)) < c->rd_hiwat) {
+        c->flags &= ~CONN_F_INFULL;
+    }
+    if (c->flags &
+        (CONN_F_PAUSED | CONN_F_CLOSING | CONN_F_EOF | CONN_F_BACKPRESSURE | CONN_F_INFULL)) {
         if (reading) {
-            bufferevent_disable(c->bev, EV_READ);
+            reading_set(c, false);
         }
     } else if (!reading) {
-        bufferevent_enable(c->bev, EV_READ);
+        reading_set(c, true);
     }
 }
 
@@ -260,7 +338,7 @@ sess_close_later(struct session *s)
         return;
     }
     c->flags |= CONN_F_CLOSING;
-    bufferevent_disable(c->bev, EV_READ);
+    reading_set(c, false);
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
         begin_linger(c);
     }
@@ -439,6 +517,75 @@ read_cb(struct bufferevent *bev, void *arg)
         return;
     }
     process(c);
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg);
+
+/* CONN_F_OWNREAD: the socket is readable (or idle for too long). */
+static void
+rd_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    size_t len = evbuffer_get_length(in), want = CONN_READ_MAX;
+    struct evbuffer_iovec v[2];
+    struct iovec iov[2];
+    int nv;
+    ssize_t n;
+
+    if (what & EV_TIMEOUT) {
+        event_cb(c->bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT, c);
+        return;
+    }
+    if (c->rd_hiwat > 0) {
+        if (len >= c->rd_hiwat) {
+            c->flags |= CONN_F_INFULL; /* update_reading() resumes once frames are taken */
+            reading_set(c, false);
+            return;
+        }
+        if (c->rd_hiwat - len < want) {
+            want = c->rd_hiwat - len;
+        }
+    }
+    /* A bufferevent freezes the end of its input so that only it adds there; we are the
+     * reader of this one, so thaw it for this one read, as flush_output() does for writing. */
+    evbuffer_unfreeze(in, 0);
+    nv = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2);
+    if (nv <= 0) {
+        log_error("%s: out of memory", c->s.ep->name);
+        abort();
+    }
+    size_t left = want;
+    for (int i = 0; i < nv; i++) {
+        iov[i].iov_base = v[i].iov_base;
+        iov[i].iov_len = v[i].iov_len < left ? v[i].iov_len : left;
+        left -= iov[i].iov_len;
+    }
+    n = readv(fd, iov, nv);
+    if (n <= 0) {
+        int err = errno;
+        evbuffer_freeze(in, 0);
+        errno = err;
+    }
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+            return;
+        }
+        event_cb(c->bev, BEV_EVENT_READING | BEV_EVENT_ERROR, c);
+        return;
+    }
+    if (n == 0) {
+        event_cb(c->bev, BEV_EVENT_READING | BEV_EVENT_EOF, c);
+        return;
+    }
+    int used = 0;
+    for (size_t got = (size_t)n; used < nv && got > 0; used++) {
+        v[used].iov_len = iov[used].iov_len < got ? iov[used].iov_len : got;
+        got -= v[used].iov_len;
+    }
+    evbuffer_commit_space(in, v, used);
+    evbuffer_freeze(in, 0);
+    read_cb(c->bev, c);
 }
 
 static void
@@ -719,7 +866,14 @@ adopt(struct endpoint *ep, int fd, const struct sockaddr *sa, socklen_t len, str
     /* A new socket bufferevent starts with EV_WRITE on; flush_output() writes, not libevent.
      * (A TLS one drives its handshake by itself whatever is enabled.) */
     bufferevent_disable(c->bev, EV_WRITE);
-    bufferevent_enable(c->bev, EV_READ);
+    if (!tls) {
+        bufferevent_disable(c->bev, EV_READ);
+        c->flags |= CONN_F_OWNREAD;
+        c->rd = event_new(loop_base(), fd, EV_READ | EV_PERSIST, rd_cb, c);
+        reading_limits(c, ep->idle_timeout > 0 ? &rtv : NULL,
+                       framing_buffer_max(ep->ops->framing, ep->frame_limit));
+    }
+    reading_set(c, true);
     log_debug("%s: session %llu from %s opened%s", ep->name, (unsigned long long)c->s.id, peer,
               tls ? " (TLS)" : "");
 
