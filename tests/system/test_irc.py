@@ -149,8 +149,8 @@ def test_welcome_burst_numerics_and_isupport(irc):
         assert 1 <= len(m.params) - 2 <= 13, "0 or more than 13 tokens: %r" % m
     tokens = isupport(out)
     want = {"AWAYLEN": "390", "CASEMAPPING": "rfc1459", "CHANLIMIT": "#&:50",
-            "CHANNELLEN": "50", "CHANTYPES": "#&", "ELIST": "U", "EXCEPTS": "e", "INVEX": "I",
-            "KICKLEN": "390", "MAXLIST": "beI:100", "MODES": "4", "NETWORK": NETWORK,
+            "CHANNELLEN": "50", "CHANTYPES": "#&", "ELIST": "CMNTU", "EXCEPTS": "e", "INVEX": "I",
+            "KICKLEN": "390", "MAXLIST": "b:100,e:100,I:100", "MODES": "4", "NETWORK": NETWORK,
             "NICKLEN": "30", "PREFIX": "(ov)@+", "STATUSMSG": "@+", "TOPICLEN": "390"}
     assert {k: tokens.get(k) for k in want} == want, tokens
     groups = tokens["CHANMODES"].split(",")
@@ -196,7 +196,7 @@ def test_isupport_follows_the_configuration(irc):
     assert (tokens.get("NICKLEN"), tokens.get("CHANNELLEN"), tokens.get("TOPICLEN"),
             tokens.get("CHANLIMIT"), tokens.get("MAXLIST"), tokens.get("NETWORK"),
             tokens.get("AWAYLEN"), tokens.get("KICKLEN")) == \
-        ("9", "20", "50", "#&:2", "beI:2", "TestNet", "40", "45"), tokens
+        ("9", "20", "50", "#&:2", "b:2,e:2,I:2", "TestNet", "40", "45"), tokens
     assert find(a.burst, "004")[0].params[1] == "irc.example.test"
     assert all(m.source == "irc.example.test" for m in a.burst if m.command.isdigit())
     assert "TestNet" in find(a.burst, "001")[0].text

@@ -963,12 +963,12 @@ irc_send_isupport(struct client *cl)
     TOK("CHANMODES=beI,k,l,imnst");
     TOK("CHANNELLEN=%zu", set->channellen);
     TOK("CHANTYPES=#&");
-    TOK("ELIST=U");
+    TOK("ELIST=CMNTU");
     TOK("EXCEPTS=e");
     TOK("HOSTLEN=%d", IRC_HOST_MAX);
     TOK("INVEX=I");
     TOK("KICKLEN=%zu", set->kicklen);
-    TOK("MAXLIST=beI:%zu", set->max_list);
+    TOK("MAXLIST=b:%zu,e:%zu,I:%zu", set->max_list, set->max_list, set->max_list);
     TOK("MAXTARGETS=4");
     TOK("MODES=4");
     TOK("MONITOR=%d", IRC_MONITOR_MAX);
@@ -976,7 +976,7 @@ irc_send_isupport(struct client *cl)
     TOK("NICKLEN=%zu", set->nicklen);
     TOK("PREFIX=(ov)@+");
     TOK("STATUSMSG=@+");
-    TOK("TARGMAX=JOIN:,KICK:,LIST:1,NAMES:,NOTICE:4,PART:,PRIVMSG:4,TAGMSG:4,WHOIS:1");
+    TOK("TARGMAX=JOIN:,KICK:,LIST:,NAMES:,NOTICE:4,PART:,PRIVMSG:4,TAGMSG:4,WHOIS:1");
     TOK("TOPICLEN=%zu", set->topiclen);
     TOK("USERLEN=%d", IRC_USER_MAX);
     TOK("UTF8ONLY");

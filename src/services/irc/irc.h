@@ -373,9 +373,9 @@ const char *irc_prefix_string(unsigned prefix, bool multi, char buf[4]);
 bool irc_chan_is_banned(const struct channel *ch, const struct client *cl);
 /** irc_chan_visible() - may @cl see @ch in LIST/WHOIS/WHO (not +s, or a member, or an oper)? */
 bool irc_chan_visible(const struct channel *ch, const struct client *cl);
-/** irc_chan_cannot_speak() - NULL if @cl may send to @ch; else why not, as the text of
- * ERR_CANNOTSENDTOCHAN ("Cannot send to channel (+m)"): +n from outside, +m without voice,
- * banned without voice. Opers may always speak. */
+/** irc_chan_cannot_speak() - NULL if @cl may send to @ch; else the text of ERR_CANNOTSENDTOCHAN
+ * ("Cannot send to channel"): +n from outside, +m without voice, banned without voice. Opers
+ * may always speak. */
 const char *irc_chan_cannot_speak(const struct channel *ch, const struct client *cl);
 /** irc_channel_modes() - "+ntk key" as shown to @cl (the key only to members). */
 const char *irc_channel_modes(const struct channel *ch, const struct client *cl, char *buf,
