@@ -258,43 +258,6 @@ version_of() {
     esac
 }
 
-# busy_1s: % of one core the whole machine was busy during one second (from /proc/stat).
-busy_1s() {
-    a=$(head -n 1 /proc/stat)
-    sleep 1
-    b=$(head -n 1 /proc/stat)
-    echo "$a $b" | awk -v ncpu="$(nproc)" '{
-        b1 = $2 + $3 + $4 + $7 + $8 + $9; t1 = b1 + $5 + $6
-        b2 = $13 + $14 + $15 + $18 + $19 + $20; t2 = b2 + $16 + $17
-        busy = 0
-        if (t2 > t1) busy = 100 * ncpu * (b2 - b1) / (t2 - t1)
-        printf "%d\n", busy
-    }'
-}
-
-# wait_quiet: before each run wait (at most QUIET_WAIT seconds) for a second in which the
-# machine was nearly idle: other jobs on a small machine would skew the comparison.
-wait_quiet() {
-    if [ "$QUIET_WAIT" -le 0 ]; then
-        return 0
-    fi
-    waited=0
-    while :; do
-        busy=$(busy_1s)
-        if [ "$busy" -lt "$QUIET_BUSY" ]; then
-            if [ $waited -gt 0 ]; then
-                echo "   (waited ${waited}s for a quiet machine)"
-            fi
-            return 0
-        fi
-        waited=$((waited + 1))
-        if [ $waited -ge "$QUIET_WAIT" ]; then
-            echo "   warning: the machine is busy (${busy}% of one core); running anyway"
-            return 0
-        fi
-    done
-}
-
 # run SERVER CMP KIND [ircload options]: one ircload run against SADDR; its 'connect' and
 # 'summary' lines go to $TMP/results, tagged with the server, the comparison and the kind.
 run() {

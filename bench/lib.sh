@@ -13,3 +13,42 @@ raise_fd_limit() {
         echo "$1: warning: only $(ulimit -n) file descriptors; $2 may fail" >&2
     fi
 }
+
+# busy_1s: how busy the machine was over one second, in % of one core (all CPUs counted).
+busy_1s() {
+    a=$(head -n 1 /proc/stat)
+    sleep 1
+    b=$(head -n 1 /proc/stat)
+    echo "$a $b" | awk -v ncpu="$(nproc)" '{
+        # cpu user nice system idle iowait irq softirq steal guest guest_nice, twice
+        b1 = $2 + $3 + $4 + $7 + $8 + $9; t1 = b1 + $5 + $6
+        b2 = $13 + $14 + $15 + $18 + $19 + $20; t2 = b2 + $16 + $17
+        busy = 0
+        if (t2 > t1) busy = 100 * ncpu * (b2 - b1) / (t2 - t1)
+        printf "%d\n", busy
+    }'
+}
+
+# wait_quiet: other jobs on a small machine would skew a comparison, so before a run wait (at
+# most QUIET_WAIT seconds) for a second in which the machine was nearly idle (under QUIET_BUSY %
+# of one core).
+wait_quiet() {
+    if [ "$QUIET_WAIT" -le 0 ]; then
+        return 0
+    fi
+    waited=0
+    while :; do
+        busy=$(busy_1s)
+        if [ "$busy" -lt "$QUIET_BUSY" ]; then
+            if [ $waited -gt 0 ]; then
+                echo "   (waited ${waited}s for a quiet machine)"
+            fi
+            return 0
+        fi
+        waited=$((waited + 1))
+        if [ $waited -ge "$QUIET_WAIT" ]; then
+            echo "   warning: the machine is busy (${busy}% of one core); running anyway"
+            return 0
+        fi
+    done
+}

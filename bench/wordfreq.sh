@@ -304,44 +304,6 @@ redis_info() { # redis_info DB FIELD
     "$REDIS_CLI" -p "$rport" -n "$1" info | tr -d '\r' | awk -F: -v f="$2" '$1 == f { print $2 }'
 }
 
-# busy_1s: % of one core the whole machine was busy during one second (from /proc/stat).
-busy_1s() {
-    a=$(head -n 1 /proc/stat)
-    sleep 1
-    b=$(head -n 1 /proc/stat)
-    echo "$a $b" | awk -v ncpu="$(nproc)" '{
-        # cpu user nice system idle iowait irq softirq steal guest guest_nice, twice
-        b1 = $2 + $3 + $4 + $7 + $8 + $9; t1 = b1 + $5 + $6
-        b2 = $13 + $14 + $15 + $18 + $19 + $20; t2 = b2 + $16 + $17
-        busy = 0
-        if (t2 > t1) busy = 100 * ncpu * (b2 - b1) / (t2 - t1)
-        printf "%d\n", busy
-    }'
-}
-
-# wait_quiet: other jobs on this 2-CPU machine would skew a comparison, so before each pair of
-# runs wait (at most QUIET_WAIT seconds) for a second in which the machine was nearly idle.
-wait_quiet() {
-    if [ "$QUIET_WAIT" -le 0 ]; then
-        return 0
-    fi
-    waited=0
-    while :; do
-        busy=$(busy_1s)
-        if [ "$busy" -lt "$QUIET_BUSY" ]; then
-            if [ $waited -gt 0 ]; then
-                echo "   (waited ${waited}s for a quiet machine)"
-            fi
-            return 0
-        fi
-        waited=$((waited + 1))
-        if [ $waited -ge "$QUIET_WAIT" ]; then
-            echo "   warning: the machine is busy (${busy}% of one core); running anyway"
-            return 0
-        fi
-    done
-}
-
 # run SERVER COMPARISON CONNS K M: one wfload run; appends its summary line to $TMP/summaries.
 run() {
     server=$1 cmp=$2 c=$3 k=$4 m=$5

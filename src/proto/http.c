@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "proto/ascii.h"
 #include "proto/parse.h"
 
 /* The largest Content-Length we believe (RFC 9112 says nothing; 2^62 keeps sums safe). */
@@ -34,19 +35,8 @@ parse_err(const char **why, const char *msg)
 }
 
 /* ----------------------------------------------------------------------------------------- */
-/* Character classes. Locale-free on purpose: <ctype.h> depends on setlocale(). */
-
-static bool
-is_alpha(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static bool
-is_digit(unsigned char c)
-{
-    return c >= '0' && c <= '9';
-}
+/* Character classes beyond proto/ascii.h's. Locale-free on purpose: <ctype.h> depends on
+ * setlocale(). */
 
 static int
 hex_value(unsigned char c)

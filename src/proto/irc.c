@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "proto/ascii.h"
 #include "proto/parse.h"
 #include "proto/words.h"
 
@@ -19,19 +20,6 @@ parse_err(const char **why, const char *msg)
         *why = msg;
     }
     return PARSE_ERR;
-}
-
-/* Locale-free on purpose: <ctype.h> depends on setlocale(). */
-static bool
-is_alpha(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static bool
-is_digit(unsigned char c)
-{
-    return c >= '0' && c <= '9';
 }
 
 /* ----------------------------------------------------------------------------------------- */
