@@ -813,6 +813,25 @@ def test_list_and_elist(irc):
     b.send("LIST #one")
     out = b.until(is_cmd("323"))
     assert [m.params[1] for m in find(out, "322")] == ["#one"], out
+    # ELIST=CMNTU: masks, negated masks, creation and topic times (minutes ago), several names.
+    b.send("LIST #t*")
+    out = b.until(is_cmd("323"))
+    assert [m.params[1] for m in find(out, "322")] == ["#two"], out
+    b.send("LIST !#t*")
+    out = b.until(is_cmd("323"))
+    assert [m.params[1] for m in find(out, "322")] == ["#one"], out
+    b.send("LIST C<60")  # created less than 60 minutes ago: both
+    out = b.until(is_cmd("323"))
+    assert sorted(m.params[1] for m in find(out, "322")) == ["#one", "#two"], out
+    b.send("LIST C>60")  # created more than 60 minutes ago: none
+    out = b.until(is_cmd("323"))
+    assert find(out, "322") == [], out
+    b.send("LIST T<60")  # topic set less than 60 minutes ago: only #two has one
+    out = b.until(is_cmd("323"))
+    assert [m.params[1] for m in find(out, "322")] == ["#two"], out
+    b.send("LIST #one,#two")
+    out = b.until(is_cmd("323"))
+    assert sorted(m.params[1] for m in find(out, "322")) == ["#one", "#two"], out
 
 
 # ---------------------------------------------------------------------------------------------
