@@ -270,15 +270,22 @@ cut_utf8(const char *p, size_t n, size_t max)
 }
 
 static void
+format_timeval(const struct timeval *tv, char out[32])
+{
+    struct tm tm;
+
+    gmtime_r(&tv->tv_sec, &tm);
+    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 32 - n, ".%03ldZ", (long)(tv->tv_usec / 1000));
+}
+
+static void
 format_time(char out[32])
 {
     struct timeval tv;
-    struct tm tm;
 
     gettimeofday(&tv, NULL);
-    gmtime_r(&tv.tv_sec, &tm);
-    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 32 - n, ".%03ldZ", (long)(tv.tv_usec / 1000));
+    format_timeval(&tv, out);
 }
 
 /* ---- output: every line to a client goes through client_out() ---- */
@@ -379,7 +386,11 @@ irc_line_init(struct irc_line *l, const struct client *from, bool msgid, const c
 {
     va_list ap;
 
-    memset(l, 0, sizeof(*l));
+    /* Not a memset of the whole: the arena and the body are written before they are read. */
+    memset(l->vdata, 0, sizeof(l->vdata));
+    memset(l->variant, 0, sizeof(l->variant));
+    l->arena_used = 0;
+    l->account[0] = l->msgid[0] = l->time[0] = '\0';
     va_start(ap, fmt);
     int n = vsnprintf(l->body, sizeof(l->body), fmt, ap);
     va_end(ap);
@@ -390,14 +401,10 @@ irc_line_init(struct irc_line *l, const struct client *from, bool msgid, const c
     if (from && from->account[0]) {
         str_copy(l->account, sizeof(l->account), from->account);
     }
-    if (msgid && the_ircd) {
-        snprintf(l->msgid, sizeof(l->msgid), "%08llx%08llx",
-                 (unsigned long long)(the_ircd->started & 0xffffffff),
-                 (unsigned long long)++the_ircd->msgid_seq);
-    }
+    l->want_msgid = msgid && the_ircd;
     l->client_tags = client_tags && client_tags[0] ? client_tags : NULL;
     l->bot = msgid && from && (from->umodes & UMODE_BOT);
-    format_time(l->time);
+    gettimeofday(&l->tv, NULL); /* formatted only if a recipient takes server-time */
 }
 
 static unsigned
@@ -411,7 +418,7 @@ variant_of(const struct irc_line *l, const struct client *to)
     if (l->account[0] && (to->caps & CAP_ACCOUNT_TAG)) {
         v |= 2;
     }
-    if ((l->msgid[0] || l->client_tags || l->bot) && (to->caps & CAP_MESSAGE_TAGS)) {
+    if ((l->want_msgid || l->client_tags || l->bot) && (to->caps & CAP_MESSAGE_TAGS)) {
         v |= 4;
     }
     return v;
@@ -419,10 +426,19 @@ variant_of(const struct irc_line *l, const struct client *to)
 
 /* The line variant @v: "@tags " + body + CRLF, into @out (IRC_FULL_LINE bytes). */
 static size_t
-build_variant(const struct irc_line *l, unsigned v, char *out)
+build_variant(struct irc_line *l, unsigned v, char *out)
 {
     size_t pos = 0;
     char sep = '@';
+
+    if ((v & 1) && l->time[0] == '\0') {
+        format_timeval(&l->tv, l->time);
+    }
+    if ((v & 4) && l->want_msgid && l->msgid[0] == '\0') {
+        snprintf(l->msgid, sizeof(l->msgid), "%08llx%08llx",
+                 (unsigned long long)(the_ircd->started & 0xffffffff),
+                 (unsigned long long)++the_ircd->msgid_seq);
+    }
 
 #define ADD_TAG(...)                                                                               \
     do {                                                                                           \
@@ -475,12 +491,24 @@ irc_line_send(struct irc_line *l, struct client *to)
         capture(to, out, n - 2);
         return;
     }
-    if (l->variant[v] == NULL) {
+    if (l->vdata[v] == NULL) {
         char out[IRC_FULL_LINE];
         size_t n = build_variant(l, v, out);
-        l->variant[v] = shared_new(out, n);
+        if (n <= 256 && l->arena_used + n <= sizeof(l->arena)) {
+            memcpy(l->arena + l->arena_used, out, n);
+            l->vdata[v] = l->arena + l->arena_used;
+            l->arena_used += n;
+        } else {
+            l->variant[v] = shared_new(out, n);
+            l->vdata[v] = shared_data(l->variant[v]);
+        }
+        l->vlen[v] = n;
     }
-    sess_send_shared(to->s, l->variant[v]);
+    if (l->variant[v]) {
+        sess_send_shared(to->s, l->variant[v]);
+    } else {
+        sess_send(to->s, l->vdata[v], l->vlen[v]);
+    }
 }
 
 void

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/time.h>
 #include <time.h>
 
 #include "core/conn.h"
@@ -288,11 +289,19 @@ struct irc_line {
     char body[IRC_LINE_MAX + 1];
     size_t bodylen;
     char account[ACCOUNT_NAME_MAX + 1]; /* account tag value, "" for none */
-    char msgid[IRC_MSGID_MAX + 1];      /* "" for none */
+    bool want_msgid;                    /* give it a msgid (made when first needed) */
+    char msgid[IRC_MSGID_MAX + 1];      /* "" until made */
     const char *client_tags;            /* escaped "+a=b;+c" (no '@'), or NULL; borrowed */
-    char time[32];                      /* time tag value */
+    struct timeval tv;                  /* when it was made, for the time tag */
+    char time[32];                      /* time tag value, "" until first needed */
     bool bot;                           /* from a +B user: the "bot" tag (with message-tags) */
+    /* The variants built so far: short ones in @arena (recipients' buffers copy them anyway),
+     * longer ones shared by reference. */
+    const char *vdata[8];
+    size_t vlen[8];
     struct shared_bytes *variant[8];
+    size_t arena_used;
+    char arena[1024];
 };
 
 /**
