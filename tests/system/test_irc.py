@@ -2849,3 +2849,35 @@ def test_help_and_links(irc):
     links = find(out, "364")
     assert len(links) == 1 and links[0].params[1] == links[0].params[2], out
     assert links[0].text.startswith("0 "), links
+
+
+def test_names_without_a_channel(irc):
+    """RFC 1459 4.2.5: every visible channel, then the visible users on none as channel "*"."""
+    net = irc()
+    a = net.user("alice")
+    b = net.user("bob")
+    c = net.user("carol")  # on no channel
+    d = net.user("dave")   # on no channel, but invisible
+    e = net.user("erin")
+    d.send("MODE dave +i")
+    d.expect("MODE")
+    a.join("#pub")
+    b.join("#pub")
+    e.join("#hidden")
+    e.send("MODE #hidden +s")
+    e.expect("MODE")
+    c.send("NAMES")
+    out = c.until(is_cmd("366"))
+    rows = find(out, "353")
+    chans = {m.params[2]: set(m.text.split()) for m in rows}
+    assert chans.get("#pub") == {"@alice", "bob"}, out
+    assert "#hidden" not in chans, "a secret channel is not listed to outsiders"
+    # dave is invisible; erin is visible but on no channel carol may see
+    assert chans.get("*") == {"carol", "erin"}, out
+    assert [m.params[1] for m in find(out, "366")] == ["*"], out
+    # A member of the secret channel sees it (and herself in it).
+    e.send("NAMES")
+    out = e.until(is_cmd("366"))
+    chans = {m.params[2]: set(m.text.split()) for m in find(out, "353")}
+    assert chans.get("#hidden") == {"@erin"} and chans.get("#pub") == {"@alice", "bob"}, out
+    assert chans.get("*") == {"carol"}, out

@@ -514,16 +514,103 @@ send_names(struct client *cl, struct channel *ch)
     return !cl->dead;
 }
 
+struct name_set {
+    char (*v)[IRC_CHAN_MAX + 1];
+    size_t n, cap;
+};
+
+static void
+collect_name(void *arg, const void *key, size_t klen, void *value)
+{
+    struct name_set *s = arg;
+
+    (void)value;
+    if (s->n < s->cap && klen <= IRC_CHAN_MAX) {
+        memcpy(s->v[s->n], key, klen);
+        s->v[s->n][klen] = '\0';
+        s->n++;
+    }
+}
+
+/* The folded names of every channel: replies are sent from this copy, never from inside
+ * map_foreach(), so nothing a reply leads to can change the map under the walk. */
+static void
+all_channel_names(struct ircd *d, struct name_set *s)
+{
+    s->cap = map_count(d->chans);
+    s->n = 0;
+    s->v = s->cap != 0 ? xmalloc(s->cap * sizeof(s->v[0])) : NULL;
+    if (s->cap != 0) {
+        map_foreach(d->chans, collect_name, s);
+    }
+}
+
+/* Does @who share a channel with @cl that @cl may see? */
+static bool
+seen_in_a_channel(const struct client *who, const struct client *cl)
+{
+    for (const struct member *mb = who->chans; mb != NULL; mb = mb->cl_next) {
+        if (irc_chan_visible(mb->ch, cl) &&
+            (!(who->umodes & UMODE_INVISIBLE) || is_oper(cl) || irc_member(cl, mb->ch))) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A bare NAMES (RFC 1459 4.2.5, RFC 2812 3.2.5): every channel @cl may see, then the visible
+ * users on no channel it may see, as channel "*". The replies go to @cl's SendQ, so a network
+ * too big for it disconnects the asker, not the server. */
+static void
+names_all(struct client *cl)
+{
+    struct ircd *d = cl->d;
+    struct name_set set;
+    char names[IRC_LINE_MAX + 1];
+    size_t len = 0;
+    size_t room =
+        room_after(1 + strlen(d->set.server_name) + 5 + strlen(irc_nick_or_star(cl)) + 3 + 1 + 2);
+
+    all_channel_names(d, &set);
+    for (size_t i = 0; i < set.n && !cl->dead; i++) {
+        struct channel *ch = map_get(d->chans, set.v[i], strlen(set.v[i]));
+        if (ch != NULL && irc_chan_visible(ch, cl)) {
+            send_names(cl, ch);
+        }
+    }
+    free(set.v);
+    for (const struct client *who = d->clients; who != NULL && !cl->dead; who = who->next) {
+        size_t n;
+        if (who->state != CL_READY || who->dead || seen_in_a_channel(who, cl) ||
+            ((who->umodes & UMODE_INVISIBLE) && who != cl && !is_oper(cl))) {
+            continue;
+        }
+        n = strlen(who->nick);
+        if (len > 0 && len + 1 + n > room) {
+            irc_reply(cl, RPL_NAMREPLY, "*", "*", names);
+            len = 0;
+        }
+        if (len > 0) {
+            names[len++] = ' ';
+        }
+        memcpy(names + len, who->nick, n);
+        len += n;
+        names[len] = '\0';
+    }
+    if (len > 0 && !cl->dead) {
+        irc_reply(cl, RPL_NAMREPLY, "*", "*", names);
+    }
+    irc_reply(cl, RPL_ENDOFNAMES, "*");
+}
+
 IRC_CMD(names)
 {
     char list[IRC_LINE_MAX + 1];
     char *pos = list;
     char *name;
 
-    /* Modern IRC lets a server answer a bare NAMES with nothing: listing every channel of a
-     * big network to anyone who asks is not worth it. */
     if (m->nparams == 0 || m->params[0][0] == '\0') {
-        irc_reply(cl, RPL_ENDOFNAMES, "*");
+        names_all(cl);
         return;
     }
     str_copy(list, sizeof(list), m->params[0]);
@@ -884,37 +971,6 @@ list_one(struct client *cl, const struct list_query *q, const struct channel *ch
 {
     if (irc_chan_visible(ch, cl) && list_wants(q, ch)) {
         irc_reply(cl, RPL_LIST, ch->name, ch->nmembers, ch->topic);
-    }
-}
-
-struct name_set {
-    char (*v)[IRC_CHAN_MAX + 1];
-    size_t n, cap;
-};
-
-static void
-collect_name(void *arg, const void *key, size_t klen, void *value)
-{
-    struct name_set *s = arg;
-
-    (void)value;
-    if (s->n < s->cap && klen <= IRC_CHAN_MAX) {
-        memcpy(s->v[s->n], key, klen);
-        s->v[s->n][klen] = '\0';
-        s->n++;
-    }
-}
-
-/* The folded names of every channel: replies are sent from this copy, never from inside
- * map_foreach(), so nothing a reply leads to can change the map under the walk. */
-static void
-all_channel_names(struct ircd *d, struct name_set *s)
-{
-    s->cap = map_count(d->chans);
-    s->n = 0;
-    s->v = s->cap != 0 ? xmalloc(s->cap * sizeof(s->v[0])) : NULL;
-    if (s->cap != 0) {
-        map_foreach(d->chans, collect_name, s);
     }
 }
 
