@@ -232,7 +232,8 @@ hup_cb(evutil_socket_t sig, short what, void *arg)
 static int
 run(struct cfg *cfg, bool embedded)
 {
-    struct service_env env = {cfg, NULL, embedded, config_reread};
+    struct service_env env = {cfg, NULL, embedded, config_reread,
+                              cfg_file ? cfg_file : "<defaults>"};
     char err[CFG_ERR_MAX];
     const char *ports_file = cfg_str(cfg, "server", "ports_file");
     int rc = EXIT_RUNTIME;

@@ -25,6 +25,7 @@ struct service_env {
     /* Read the configuration again the way the daemon was started (file, then -o overrides),
      * validated; NULL with a message in @err. The caller frees the result (cfg_free). */
     struct cfg *(*config_reread)(char *err, size_t errcap);
+    const char *config_file; /* the -c file, or "<defaults>" */
 };
 
 struct service_ops {

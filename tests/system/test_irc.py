@@ -1518,7 +1518,7 @@ def test_rehash_reloads_the_motd(irc):
     a.expect("381")
     a.send("REHASH")
     m = a.expect("382")
-    assert m.params[0] == "alice", m
+    assert m.params[0] == "alice" and m.params[1] == net.d.config_path, m
     a.send("MOTD")
     out = a.until(is_cmd("376"))
     assert [m.text.lstrip("- ") for m in find(out, "372")] == ["second motd"], out

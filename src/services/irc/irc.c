@@ -156,6 +156,7 @@ static const struct irc_cmd commands[] = {
  * helpers such as irc_client_by_sid()). */
 static struct ircd *the_ircd;
 static struct cfg *(*reread)(char *err, size_t errcap);
+static const char *config_file = "<defaults>";
 static struct ratelimit *sasl_failures;
 
 static void try_register(struct client *cl);
@@ -1591,7 +1592,7 @@ IRC_CMD(rehash)
         irc_reply(cl, ERR_NOPRIVILEGES);
         return;
     }
-    irc_reply(cl, RPL_REHASHING, "switchboard.conf");
+    irc_reply(cl, RPL_REHASHING, config_file);
     if (rehash(cl->d, err, sizeof(err)) < 0) {
         log_warn("irc: REHASH by %s failed: %s", cl->nick, err);
         irc_std_reply(cl, "FAIL", "REHASH", "CONFIG_ERROR", NULL, err);
@@ -1971,6 +1972,9 @@ irc_init(struct service *svc, const struct service_env *env, char *err, size_t e
         sasl_failures = ratelimit_new(IRC_SASL_FAIL_MAX, IRC_SASL_FAIL_WINDOW, 4096);
     }
     reread = env->config_reread;
+    if (env->config_file) {
+        config_file = env->config_file;
+    }
     svc->ep.frame_limit = IRC_TAGS_MAX + IRC_LINE_MAX;
     svc->priv = d;
     the_ircd = d;
