@@ -52,7 +52,6 @@ listen = {listen}
 network = testnet
 ; what irctest's LINKS test expects as the server info, as for the other servers
 description = test server
-description = test server
 password = {password}
 opers = {opers}
 motd = {motd}
