@@ -134,16 +134,7 @@ ping_interval = 600
 EOC
     "$@" "$SB" -c "$dir/sb.conf" 2>"$dir/log" &
     SPID=$!
-    i=0
-    while [ ! -s "$dir/ports" ]; do
-        i=$((i + 1))
-        if [ $i -gt 300 ] || ! kill -0 "$SPID" 2>/dev/null; then
-            echo "irc.sh: switchboard did not start within 30 s; its log:" >&2
-            cat "$dir/log" >&2
-            exit 1 # cleanup stops it if it is still running
-        fi
-        sleep 0.1
-    done
+    wait_ports irc.sh "$SPID" "$dir" 30
     SADDR=$(awk '$1 == "irc" && $2 == "tcp" { print $3; exit }' "$dir/ports")
 }
 

@@ -52,3 +52,18 @@ wait_quiet() {
         fi
     done
 }
+
+# wait_ports NAME PID DIR SECONDS: wait until the daemon PID has written DIR/ports (its
+# ports_file); if it exits or takes longer, print DIR/log and exit 1 (the caller's trap stops it).
+wait_ports() {
+    i=0
+    while [ ! -s "$3/ports" ]; do
+        i=$((i + 1))
+        if [ $i -gt $(($4 * 10)) ] || ! kill -0 "$2" 2>/dev/null; then
+            echo "$1: the daemon did not start within $4 s; its log:" >&2
+            cat "$3/log" >&2
+            exit 1
+        fi
+        sleep 0.1
+    done
+}

@@ -216,16 +216,7 @@ EOC
     DSTART=$(date +%s.%N)
     "$@" "$SB" -c "$dir/sb.conf" 2>"$dir/log" &
     DPID=$!
-    i=0
-    while [ ! -s "$dir/ports" ]; do
-        i=$((i + 1))
-        if [ $i -gt 600 ] || ! kill -0 "$DPID" 2>/dev/null; then
-            echo "wordfreq.sh: the daemon did not start within 60 s; its log:" >&2
-            cat "$dir/log" >&2
-            exit 1 # cleanup stops it if it is still running
-        fi
-        sleep 0.1
-    done
+    wait_ports wordfreq.sh "$DPID" "$dir" 60
     DREADY=$(date +%s.%N)
     ADDR=$(awk '$1 == "wordfreq" && $2 == "tcp" { print $3; exit }' "$dir/ports")
 }

@@ -271,18 +271,20 @@ class IRC:
                          "PONG %s" % token)
         return out[:-1]
 
-    def quiet(self, wait=0.2):
-        """Nothing arrives within wait seconds (and the connection is open)."""
-        if self.pending:
-            return False
+    def _peek(self, wait):
+        """"closed", "silent" (nothing within wait seconds) or "message" (kept for later)."""
         try:
             m = self.recv(wait)
         except Closed:
-            return False
+            return "closed"
         except HarnessError:
-            return True
+            return "silent"
         self.pending.insert(0, m)
-        return False
+        return "message"
+
+    def quiet(self, wait=0.2):
+        """Nothing arrives within wait seconds (and the connection is open)."""
+        return not self.pending and self._peek(wait) == "silent"
 
     def wait_closed(self, timeout=None):
         """Read until the server closes; returns the messages received before. Fails if it
@@ -300,14 +302,7 @@ class IRC:
                                    % (self.nick, out[-10:]))
 
     def is_open(self, wait=0.2):
-        try:
-            m = self.recv(wait)
-        except Closed:
-            return False
-        except HarnessError:
-            return True
-        self.pending.insert(0, m)
-        return True
+        return self._peek(wait) != "closed"
 
     # conversations -----------------------------------------------------------------------------
 
